@@ -1,0 +1,63 @@
+# kgv_assets — the developer's and operator's entry points. `make help` lists them.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+ENV    := docker/with-env.sh
+SCALE  ?= 1
+SEED   ?= 42
+DEMO_DB := .demo/kgv_demo.sqlite
+STAMP  := $(VENV)/.installed
+
+.PHONY: help setup demo test ui lint format bench clean
+
+help: ## this list
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+setup: $(STAMP) ## install everything: system packages (PostgreSQL, PostGIS, ODBC/FreeTDS) and the virtualenv
+
+$(STAMP): pyproject.toml docker/requirements.lock docker/install-system-packages.sh
+	docker/install-system-packages.sh base
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check uv
+	$(VENV)/bin/uv pip install -q --python $(PY) -r docker/requirements.lock
+	$(VENV)/bin/uv pip install -q --python $(PY) --no-deps -e .
+	touch $@
+
+$(DEMO_DB): $(STAMP)
+	mkdir -p .demo
+	$(ENV) kgv demo-data --scale $(SCALE) --seed $(SEED) --out $@
+
+demo: $(STAMP) $(DEMO_DB) ## generate the demo source and run the full migration with `dagster job execute`
+	$(ENV) kgv partitions sync
+	$(ENV) bash -c 'dagster job execute -m kgv_assets.definitions -j full_migration \
+	    --tags "$$(kgv partitions range-tags)"'
+	$(ENV) kgv summary
+
+test: $(STAMP) ## run the whole test suite (installs what the tests need)
+	docker/install-system-packages.sh base browser
+	$(ENV) pytest -q
+
+ui: $(STAMP) $(DEMO_DB) ## the Dagster UI and daemon on the demo (http://127.0.0.1:3000)
+	$(ENV) kgv partitions sync
+	$(ENV) dagster dev -m kgv_assets.definitions -h 127.0.0.1 -p 3000
+
+lint: $(STAMP) ## ruff check and format check
+	$(VENV)/bin/ruff check kgv_assets kgv_assets_tests
+	$(VENV)/bin/ruff format --check kgv_assets kgv_assets_tests
+
+format: $(STAMP) ## ruff format and autofix
+	$(VENV)/bin/ruff format kgv_assets kgv_assets_tests
+	$(VENV)/bin/ruff check --fix kgv_assets kgv_assets_tests
+
+docker/requirements.lock: pyproject.toml
+	test -x $(VENV)/bin/uv || { $(PYTHON) -m venv $(VENV) && $(PY) -m pip install -q uv; }
+	$(VENV)/bin/uv pip compile -q --extra dev --python-version 3.11 pyproject.toml -o $@
+
+clean: ## remove the demo source, the Dagster home and the private PostgreSQL cluster
+	-[ ! -d .pgdata ] || runuser -u postgres -- true 2>/dev/null && \
+	    runuser -u postgres -- $$(ls -d /usr/lib/postgresql/*/bin | tail -1)/pg_ctl -D .pgdata stop -m fast || true
+	rm -rf .demo .dagster_home .pgdata

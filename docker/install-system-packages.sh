@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Installs the system packages kgv_assets needs on Debian/Ubuntu (the CI machine, a developer's
+# laptop, the Dockerfile). Idempotent; a no-op for packages that are already there.
+# Usage: docker/install-system-packages.sh [base|browser|bench|monitoring|all]...
+set -euo pipefail
+groups=("$@"); [ ${#groups[@]} -gt 0 ] || groups=(base)
+
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "install-system-packages: no apt-get here; install PostgreSQL+PostGIS, unixODBC and FreeTDS yourself" >&2
+  exit 0
+fi
+SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo -n"
+
+pg_major() {
+  if command -v pg_config >/dev/null 2>&1; then pg_config --version | sed -E 's/[^0-9]*([0-9]+).*/\1/'
+  elif [ -d /usr/lib/postgresql ]; then ls /usr/lib/postgresql | sort -n | tail -1
+  else echo 15; fi
+}
+
+pkgs=()
+for g in "${groups[@]}"; do
+  case "$g" in
+    base)
+      v=$(pg_major)
+      pkgs+=(postgresql-$v postgresql-client-$v postgresql-$v-postgis-3 postgresql-$v-postgis-3-scripts
+             unixodbc unixodbc-dev tdsodbc freetds-bin sqlite3) ;;
+    browser) pkgs+=(chromium fonts-dejavu-core) ;;
+    bench) pkgs+=(pgloader time) ;;
+    monitoring) pkgs+=(prometheus prometheus-postgres-exporter) ;;
+    all) exec "$0" base browser bench monitoring ;;
+    *) echo "unknown group $g" >&2; exit 2 ;;
+  esac
+done
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "installing: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# Keep the package's own services from being started on install: the project starts what it needs.
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

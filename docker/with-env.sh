@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Runs a command with the kgv_assets environment: KGV_PG_URL (see local-postgres.sh),
+# KGV_SOURCE_URL (the embedded demo source unless set), KGV_SOURCE_SCHEMA, DAGSTER_HOME.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+KGV_PG_URL=$("$root/docker/local-postgres.sh")
+export KGV_PG_URL
+export KGV_SOURCE_URL="${KGV_SOURCE_URL:-sqlite:///$root/.demo/kgv_demo.sqlite}"
+export KGV_SOURCE_SCHEMA="${KGV_SOURCE_SCHEMA:-}"
+export DAGSTER_HOME="${DAGSTER_HOME:-$root/.dagster_home}"
+mkdir -p "$DAGSTER_HOME"
+[ -e "$DAGSTER_HOME/dagster.yaml" ] || ln -s "$root/dagster.yaml" "$DAGSTER_HOME/dagster.yaml"
+export PATH="$root/.venv/bin:$PATH"
+exec "$@"

@@ -1,0 +1,87 @@
+"""The legacy-source resource: reads the legacy tables through SQLAlchemy, never writes.
+
+Production: ``mssql+pyodbc://user:pass@host/KGV?driver=ODBC+Driver+18+for+SQL+Server`` (or
+FreeTDS: ``driver=FreeTDS&TDS_Version=7.4``) with schema ``dbo``. Demo and tests: any SQLite
+file with the legacy table and column names, ``sqlite:///path/to/kgv.sqlite``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+import sqlalchemy as sa
+from pydantic import Field, PrivateAttr
+from sqlalchemy.engine import Engine, make_url
+
+from kgv_assets.legacy.catalogue import Table
+from kgv_assets.legacy.extract import PARTITION_COLUMN, count_rows_by_partition, select_rows
+
+
+def _read_only(dbapi_conn: Any, _record: Any) -> None:
+    """SQLite: open read-only in effect (query_only), and keep undecodable bytes visible.
+
+    Text that is not valid UTF-8 arrives with surrogate escapes, so the legacy schema can
+    quarantine it with a reason instead of the whole read failing.
+    """
+    dbapi_conn.execute("PRAGMA query_only = ON")
+    dbapi_conn.text_factory = lambda b: b.decode("utf-8", "surrogateescape")
+
+
+class LegacySourceResource(dg.ConfigurableResource):
+    """The legacy KGV database (SQL Server in production, SQLite for the demo)."""
+
+    url: str = Field(description="SQLAlchemy URL of the legacy database (KGV_SOURCE_URL)")
+    source_schema: str | None = Field(
+        default=None, description="Schema of the legacy tables, 'dbo' on SQL Server"
+    )
+    chunk_rows: int = Field(default=100_000, description="Rows per chunk while streaming")
+    _engine: Engine | None = PrivateAttr(default=None)
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine (created on first use; importing creates nothing)."""
+        if self._engine is None:
+            url = make_url(self.url)
+            engine = sa.create_engine(url, pool_pre_ping=url.get_backend_name() != "sqlite")
+            if url.get_backend_name() == "sqlite":
+                sa.event.listen(engine, "connect", _read_only)
+            self._engine = engine
+        return self._engine
+
+    @property
+    def schema(self) -> str | None:
+        """The legacy schema, None where the source has none (SQLite)."""
+        return self.source_schema or None
+
+    @property
+    def url_for_people(self) -> str:
+        """The URL without password, safe for logs and metadata."""
+        return make_url(self.url).render_as_string(hide_password=True)
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:  # noqa: D102
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+    def read_chunks(
+        self, table: Table, partition_keys: Sequence[str] | None = None
+    ) -> Iterator[pd.DataFrame]:
+        """Stream the table (or some partitions) as DataFrames of text plus ``_partition``.
+
+        Rows come in the catalogue's stable order; memory stays at one chunk.
+        """
+        stmt = select_rows(table, self.schema, partition_keys)
+        names = [*table.column_names, PARTITION_COLUMN]
+        with self.engine.connect() as conn:
+            result = conn.execution_options(stream_results=True).execute(stmt)
+            while rows := result.fetchmany(self.chunk_rows):
+                yield pd.DataFrame.from_records(rows, columns=names, coerce_float=False)
+
+    def partition_counts(self, table: Table) -> dict[str, int]:
+        """Rows per partition key, counted by the source database."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(count_rows_by_partition(table, self.schema)).all()
+        return {str(key): int(n) for key, n in rows}
