@@ -102,6 +102,27 @@ def partition_key_expression(table: Table, column: ColumnElement[Any]) -> Column
     return sa.case((usable, sa.cast(year, sa.String(4))), else_=sa.literal(UNDATED))
 
 
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
+
+
+def register_partition_keys(instance: dg.DagsterInstance, keys: set[str]) -> list[str]:
+    """Add the keys the instance does not know yet (in reading order); return them."""
+    known = set(instance.get_dynamic_partitions(legacy_year.name))
+    new = sort_partition_keys(keys - known)
+    if new:
+        instance.add_dynamic_partitions(legacy_year.name, new)
+    return new
+
+
+def all_partitions_tags(instance: dg.DagsterInstance) -> dict[str, str]:
+    """Run tags selecting every registered partition: one run migrates whole tables."""
+    keys = instance.get_dynamic_partitions(legacy_year.name)
+    if not keys:
+        raise ValueError("no partitions registered yet: run `kgv partitions sync` first")
+    return {RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]}
+
+
 def sort_partition_keys(keys: list[str] | set[str]) -> list[str]:
     """Partition keys in the order people read them: 'undated' first, then years ascending."""
     return sorted(set(keys), key=lambda k: (k != UNDATED, k))

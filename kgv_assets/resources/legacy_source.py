@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from pydantic import Field, PrivateAttr
 from sqlalchemy.engine import Engine, make_url
 
-from kgv_assets.legacy.catalogue import Table
+from kgv_assets.legacy.catalogue import TABLES, Table
 from kgv_assets.legacy.extract import PARTITION_COLUMN, count_rows_by_partition, select_rows
 
 
@@ -79,6 +79,10 @@ class LegacySourceResource(dg.ConfigurableResource):
             result = conn.execution_options(stream_results=True).execute(stmt)
             while rows := result.fetchmany(self.chunk_rows):
                 yield pd.DataFrame.from_records(rows, columns=names, coerce_float=False)
+
+    def partition_keys(self) -> set[str]:
+        """Every partition key that occurs in any partitioned legacy table."""
+        return {k for t in TABLES if t.is_partitioned for k in self.partition_counts(t)}
 
     def partition_counts(self, table: Table) -> dict[str, int]:
         """Rows per partition key, counted by the source database."""

@@ -28,23 +28,23 @@ def test_tsql_select_is_explicit_canonical_and_ordered(t) -> None:
     assert not list(tree.find_all(exp.Star)), "never SELECT *"
     aliases = [e.alias_or_name for e in tree.expressions]
     assert aliases == [*t.column_names, "_partition"]
-    assert f"FROM [dbo].[{t.name}]" in text
+    assert f"FROM dbo.[{t.name}]" in text
     for c in t.columns:
         if c.kind == "uid":
-            assert f"CONVERT(char(36), [dbo].[{t.name}].[{c.name}])" in text
+            assert f"CONVERT(char(36), dbo.[{t.name}].[{c.name}])" in text
         if c.kind == "datetime":
-            assert f"CONVERT(varchar(23), [dbo].[{t.name}].[{c.name}], 121)" in text
+            assert f"CONVERT(varchar(23), dbo.[{t.name}].[{c.name}], 121)" in text
     order = [o.this.name for o in tree.args["order"].expressions]
     assert order == t.order_by
     if not t.is_partitioned:
-        assert "'all' AS [_partition]" in text
+        assert "'all' AS _partition" in text
 
 
 def test_tsql_partition_filter_is_evaluated_by_the_server() -> None:
     text = _tsql(select_rows(table("Antrag"), "dbo", ["2019", UNDATED]))
     tree = sqlglot.parse_one(text, read="tsql")
     where = tree.args["where"].sql(dialect="tsql")
-    assert "YEAR([dbo].[Antrag].[an_Bewerbungsdatum])" in text
+    assert "YEAR(dbo.[Antrag].[an_Bewerbungsdatum])" in text
     assert "'1900-01-01'" in where and "'1753-01-01'" in where and "'9999-12-31'" in where
     assert "IN ('2019', 'undated')" in where
     counts = _tsql(count_rows_by_partition(table("Verlauf"), "dbo"))

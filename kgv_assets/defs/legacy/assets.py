@@ -74,6 +74,7 @@ def legacy_asset(table: Table) -> dg.AssetsDefinition:
         kinds={"sqlserver", "postgres", "pandas"},
         partitions_def=legacy_year if table.is_partitioned else None,
         backfill_policy=dg.BackfillPolicy.single_run() if table.is_partitioned else None,
+        deps=[dg.AssetKey(["migration", "schema_migrations"])],
         description=(
             f"{table.description}\n\nLegacy `dbo.{table.name}`, landed losslessly in "
             f"`{SCHEMA}.{table.name}`; rows breaking the legacy schema go to "

@@ -1,0 +1,245 @@
+"""Load one target table from staging: convert, validate, quarantine, merge, account.
+
+For the partitions being loaded, the staged rows are read in chunks through a server-side
+cursor. PostgreSQL ranks rows that share a key across the whole staging table (so a duplicate
+in another partition is seen too): the first by (partition, content hash) is kept, an exact
+copy is quarantined as ``duplicate``, a different row with the same key as ``conflicting
+duplicate``. The table's own transformation then converts the rest and may reject rows (for
+example orphans); the target pandera schema catches what would break a domain or constraint,
+with every reason (lazy validation). Survivors are merged into the target (see
+``load.target``) and the reconciliation row proves source = loaded + quarantined per partition.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+import psycopg
+from psycopg import sql
+
+from kgv_assets.legacy.catalogue import Table, table
+from kgv_assets.legacy.extract import PARTITION_COLUMN
+from kgv_assets.legacy.schemas import failure_reasons
+from kgv_assets.load import accounting, quarantine
+from kgv_assets.load.staging import HASH_COLUMN
+from kgv_assets.load.staging import SCHEMA as STAGING
+from kgv_assets.load.target import PARTITION, TargetWriter
+from kgv_assets.transform.tables.mapping import TableLoader
+
+CHUNK_ROWS = 50_000
+BOOKKEEPING = ["legacy", "legacy_hash", PARTITION]
+
+
+@dataclass
+class TargetLoadResult:
+    """What one target load did."""
+
+    source_table: str
+    target_table: str
+    counts: dict[str, accounting.PartitionCount]
+    reasons: pd.Series
+    inserted: int = 0
+    updated: int = 0
+    deleted: int = 0
+    seconds: float = 0.0
+
+    @property
+    def source_rows(self) -> int:
+        """Legacy rows of the loaded partitions."""
+        return sum(c.source_rows for c in self.counts.values())
+
+    @property
+    def loaded_rows(self) -> int:
+        """Rows now in the target for these partitions."""
+        return sum(c.loaded_rows for c in self.counts.values())
+
+    @property
+    def quarantined_rows(self) -> int:
+        """Rows quarantined at any stage for these partitions."""
+        return sum(c.quarantined_rows for c in self.counts.values())
+
+
+def _staging_query(
+    source: Table,
+    key: Sequence[str],
+    lookups: dict[str, sql.Composable],
+    keys: Sequence[str] | None,
+) -> tuple[sql.Composed, list[object]]:
+    columns = sql.SQL(", ").join(
+        sql.SQL("s.{c}::text AS {c}").format(c=sql.Identifier(c)) for c in source.column_names
+    )
+    extra = sql.SQL("").join(
+        sql.SQL(", {} AS {}").format(expr, sql.Identifier(name)) for name, expr in lookups.items()
+    )
+    key_cols = sql.SQL(", ").join(sql.SQL("s.{}").format(sql.Identifier(k)) for k in key)
+    order = sql.SQL("s.{p}, s.{h}").format(
+        p=sql.Identifier(PARTITION_COLUMN), h=sql.Identifier(HASH_COLUMN)
+    )
+    staged = sql.Identifier(STAGING, source.name)
+    scope = sql.SQL("")
+    params: list[object] = []
+    if keys is not None:
+        # Rank against every staged row with a key that these partitions hold.
+        scope = sql.SQL(
+            "WHERE ({key_cols}) IN (SELECT {key_cols} FROM {staged} s WHERE s.{p} = ANY(%s))"
+        ).format(key_cols=key_cols, staged=staged, p=sql.Identifier(PARTITION_COLUMN))
+        params.append(list(keys))
+    query = sql.SQL(
+        "SELECT * FROM (SELECT {columns}, s.{p} AS {p}, s.{h} AS {h}, "
+        "row_number() OVER w AS _dup_rank, first_value(s.{h}) OVER w AS _first_hash{extra} "
+        "FROM {staged} s {scope} WINDOW w AS (PARTITION BY {key_cols} ORDER BY {order})) ranked"
+        "{filter} ORDER BY {p}"
+    ).format(
+        columns=columns,
+        p=sql.Identifier(PARTITION_COLUMN),
+        h=sql.Identifier(HASH_COLUMN),
+        extra=extra,
+        staged=staged,
+        scope=scope,
+        key_cols=key_cols,
+        order=order,
+        filter=sql.SQL(" WHERE {} = ANY(%s)").format(sql.Identifier(PARTITION_COLUMN))
+        if keys is not None
+        else sql.SQL(""),
+    )
+    if keys is not None:
+        params.append(list(keys))
+    return query, params
+
+
+def _read(
+    conn: psycopg.Connection, query: sql.Composed, params: list[object]
+) -> Iterator[pd.DataFrame]:
+    with conn.cursor(name="staged_rows") as cur:
+        cur.itersize = CHUNK_ROWS
+        cur.execute(query, params)
+        names = [d.name for d in cur.description or []]
+        while rows := cur.fetchmany(CHUNK_ROWS):
+            yield pd.DataFrame.from_records(rows, columns=names, coerce_float=False)
+
+
+def duplicate_reasons(chunk: pd.DataFrame) -> pd.Series:
+    """``duplicate`` / ``conflicting duplicate`` for every row that is not the first of its key."""
+    later = chunk[chunk["_dup_rank"] > 1]
+    exact = later[HASH_COLUMN] == later["_first_hash"]
+    return pd.Series(
+        [["duplicate"] if e else ["conflicting duplicate"] for e in exact],
+        index=later.index,
+        dtype=object,
+    )
+
+
+def load_target_table(
+    conn: psycopg.Connection,
+    loader: TableLoader,
+    partition_keys: Sequence[str] | None,
+    run_id: str,
+) -> TargetLoadResult:
+    """(Re)load the target table of ``loader`` for ``partition_keys`` (None: unpartitioned/all)."""
+    started = time.perf_counter()
+    mapping = loader.mapping
+    source = table(mapping.source)
+    keys = partition_keys if source.is_partitioned else None
+    source_key = source.order_by if source.key_column is None else [source.key_column]
+    columns = [*mapping.target_columns, *BOOKKEEPING]
+    loaded: dict[str, int] = {}
+    rejected: dict[str, int] = {}
+    reason_counts: list[pd.Series] = []
+    with conn.transaction():
+        quarantine.clear(conn, source, ["transform", "target"], keys)
+        loader.prepare(conn)
+        writer = TargetWriter(conn, mapping.target, columns, mapping.key)
+        query, params = _staging_query(source, source_key, loader.lookups(), keys)
+        for chunk in _read(conn, query, params):
+            dups = duplicate_reasons(chunk)
+            first = chunk.drop(index=dups.index)
+            transformed = loader.transform(first, conn)
+            rows = transformed.rows
+            rows = rows.assign(
+                legacy_hash=first.loc[rows.index, HASH_COLUMN].astype("int64"),
+                **{PARTITION: first.loc[rows.index, PARTITION_COLUMN]},
+            )
+            invalid = failure_reasons(rows, loader.schema)
+            good = rows.drop(index=invalid.index)
+            writer.add(good)
+            for stage, reasons in (
+                ("transform", pd.concat([dups, transformed.rejected])),
+                ("target", invalid),
+            ):
+                bad = chunk.loc[reasons.index]
+                quarantine.write_rejected(
+                    conn,
+                    source,
+                    bad,
+                    reasons,
+                    chunk[HASH_COLUMN],
+                    partitions=chunk[PARTITION_COLUMN],
+                    stage=stage,  # type: ignore[arg-type]
+                    run_id=run_id,
+                )
+                _add(rejected, bad[PARTITION_COLUMN].value_counts())
+                if len(reasons):
+                    reason_counts.append(reasons.explode().value_counts())
+            _add(loaded, good[PARTITION].value_counts())
+        merged = writer.merge(keys)
+        counts = _reconcile(conn, source, keys, loaded, rejected)
+        seconds = time.perf_counter() - started
+        accounting.record(
+            conn,
+            source_table=source.name,
+            target_table=f"kgv.{mapping.target}",
+            stage="target",
+            counts=counts.values(),
+            seconds=seconds,
+            run_id=run_id,
+        )
+    reasons = (
+        pd.concat(reason_counts).groupby(level=0).sum().sort_values()
+        if reason_counts
+        else pd.Series(dtype="int64")
+    )
+    return TargetLoadResult(
+        source.name,
+        f"kgv.{mapping.target}",
+        counts,
+        reasons,
+        merged.inserted,
+        merged.updated,
+        merged.deleted,
+        seconds,
+    )
+
+
+def _reconcile(
+    conn: psycopg.Connection,
+    source: Table,
+    keys: Sequence[str] | None,
+    loaded: dict[str, int],
+    rejected: dict[str, int],
+) -> dict[str, accounting.PartitionCount]:
+    """Per partition: source rows (as staged) = loaded + quarantined at any stage."""
+    query = (
+        "SELECT partition, source_rows, quarantined_rows FROM migration.reconciliation"
+        " WHERE source_table = %s AND stage = 'staging'"
+    )
+    params: list[object] = [source.name]
+    if keys is not None:
+        query += " AND partition = ANY(%s)"
+        params.append(list(keys))
+    counts = {}
+    for partition, source_rows, legacy_rejected in conn.execute(query, params):
+        counts[partition] = accounting.PartitionCount(
+            partition,
+            source_rows,
+            loaded.get(partition, 0),
+            legacy_rejected + rejected.get(partition, 0),
+        )
+    return counts
+
+
+def _add(total: dict[str, int], counts: pd.Series) -> None:
+    for key, n in counts.items():
+        total[str(key)] = total.get(str(key), 0) + int(n)

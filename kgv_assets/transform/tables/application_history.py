@@ -1,0 +1,88 @@
+"""Verlauf → kgv.application_history (events of an application)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pandera.pandas as pa
+import psycopg
+from psycopg import sql
+
+from kgv_assets.transform.dates import parse_legacy_datetime
+from kgv_assets.transform.sizes import parse_size_m2
+from kgv_assets.transform.tables import checks
+from kgv_assets.transform.tables.mapping import (
+    Rule,
+    RuleLoader,
+    TableMapping,
+    Transformed,
+    reasons_where,
+)
+from kgv_assets.transform.tables.reference import existing_ids
+from kgv_assets.transform.text import clean_text
+
+MAPPING = TableMapping(
+    source="Verlauf",
+    target="application_history",
+    rules=(
+        Rule("id", "verl_ID", doc="legacy uniqueidentifier kept as the uuid primary key"),
+        Rule(
+            "application_id",
+            "verl_An_ID",
+            doc="the application; a row whose application is not in kgv.applications is "
+            "quarantined as `orphan`",
+        ),
+        Rule(
+            "event_type",
+            "verl_Art",
+            clean_text,
+            doc="trimmed code; codes not yet in kgv.event_types are added there (never rejected)",
+        ),
+        Rule("event_date", "verl_Datum", parse_legacy_datetime),
+        Rule("gemarkung", "verl_Gemarkung", clean_text),
+        Rule("flur", "verl_Flur", clean_text),
+        Rule("parcel", "verl_Parzelle", clean_text),
+        Rule("size_m2", "verl_Groesse", parse_size_m2),
+        Rule("case_worker", "verl_Sachbearbeiter", clean_text),
+        Rule("note", "verl_Hinweis", clean_text),
+        Rule("comment", "verl_Kommentar", clean_text),
+    ),
+    notes=(
+        "Partitioned by the year of verl_Datum, like the target's yearly range partitions; "
+        "undated rows go to the default partition.",
+        "Orphans (verl_An_ID of no loaded application, or NULL) are quarantined as `orphan`: "
+        "an event without its application is meaningless in the target.",
+    ),
+)
+
+SCHEMA = pa.DataFrameSchema(
+    {
+        "id": checks.key_column(),
+        "application_id": pa.Column(object, nullable=False),
+        "size_m2": pa.Column(
+            object, checks=[checks.between(0.01, 1e7, "size out of range")], nullable=True
+        ),
+    },
+    name="kgv.application_history",
+)
+
+
+class ApplicationHistoryLoader(RuleLoader):
+    """Loads kgv.application_history."""
+
+    mapping = MAPPING
+    schema = SCHEMA
+    parents = ("applications", "event_types")
+
+    def lookups(self) -> dict[str, sql.Composable]:  # noqa: D102
+        return {"_application_found": existing_ids("verl_An_ID", "applications")}
+
+    def transform(self, staged: pd.DataFrame, conn: psycopg.Connection) -> Transformed:  # noqa: D102
+        result = super().transform(staged, conn)
+        found = staged["_application_found"].astype(bool)
+        rejected = reasons_where(
+            {
+                "orphan: application not found": staged["verl_An_ID"].notna() & ~found,
+                "orphan: no application": staged["verl_An_ID"].isna(),
+            }
+        )
+        return Transformed(result.rows.drop(index=rejected.index), rejected)

@@ -1,0 +1,40 @@
+"""Pandera checks shared by the target schemas: the same rules as the SQL domains in sql/target.
+
+A row that would break a domain or constraint is caught here, before the load, and quarantined
+with every reason instead of failing a whole COPY.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pandera.pandas as pa
+
+UUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+POSTAL_CODE = r"^[0-9]{5}$"
+PHONE_E164 = r"^\+[1-9][0-9]{6,14}$"
+EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+
+
+def matches(pattern: str, name: str) -> pa.Check:
+    """Non-NULL values match ``pattern`` (full match)."""
+    return pa.Check(lambda s: s.str.fullmatch(pattern), name=name)
+
+
+def unique_in_load(name: str = "duplicate key in this load") -> pa.Check:
+    """No value occurs twice in the rows being loaded (a primary key)."""
+    return pa.Check(lambda s: ~s.duplicated(keep=False), name=name)
+
+
+def key_column() -> pa.Column:
+    """The uuid primary key taken from the legacy uniqueidentifier."""
+    return pa.Column(object, checks=[matches(UUID, "not a uuid"), unique_in_load()], nullable=False)
+
+
+def text(nullable: bool = True, checks: list[pa.Check] | None = None) -> pa.Column:
+    """A text column (object dtype of str)."""
+    return pa.Column(object, checks=checks or [], nullable=nullable)
+
+
+def between(low: float, high: float, name: str) -> pa.Check:
+    """Numeric values within [low, high]."""
+    return pa.Check(lambda s: pd.to_numeric(s).between(low, high), name=name)

@@ -1,0 +1,22 @@
+"""Lookups of already loaded target rows, shared by the tables that reference them."""
+
+from __future__ import annotations
+
+import pandas as pd
+import psycopg
+from psycopg import sql
+
+
+def existing_ids(column: str, table: str) -> sql.Composed:
+    """A lookup expression: ``s.<column>`` names an existing row of ``kgv.<table>``."""
+    return sql.SQL("EXISTS (SELECT FROM {t} p WHERE p.id = s.{c})").format(
+        t=sql.Identifier("kgv", table), c=sql.Identifier(column)
+    )
+
+
+def read_frame(conn: psycopg.Connection, query: sql.Composable) -> pd.DataFrame:
+    """A small lookup table read whole (reference tables only: hundreds of rows)."""
+    with conn.cursor() as cur:
+        cur.execute(query)
+        names = [d.name for d in cur.description or []]
+        return pd.DataFrame.from_records(cur.fetchall(), columns=names, coerce_float=False)

@@ -1,0 +1,190 @@
+"""Landing legacy tables in staging: lossless text, quarantine with reasons, idempotent partitions.
+
+Runs against real PostgreSQL (a fresh database per test) with SQLite sources.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from kgv_assets.legacy.catalogue import TABLES, table
+from kgv_assets.load.quarantine import decode_raw_value
+from kgv_assets.load.staging import stage_table
+from kgv_assets.resources.legacy_source import LegacySourceResource
+from kgv_assets.schema_migrations import apply_sql_files
+from kgv_assets_tests.resources.test_copy_format import NASTY
+
+MISCH = table("Mischenfelder")
+
+
+def _uid(i: int) -> str:
+    return f"00000000-0000-0000-0000-{i:012d}"
+
+
+def _mischenfelder_source(tmp_path: Path, values: list[str | None]) -> LegacySourceResource:
+    path = tmp_path / "misch.sqlite"
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "CREATE TABLE Mischenfelder (misch_ID uniqueidentifier NOT NULL,"
+            " misch_Datenbankfeld varchar(50), misch_Dokumentfeld varchar(50),"
+            " misch_Kommentar varchar(100))"
+        )
+        db.executemany(
+            "INSERT INTO Mischenfelder VALUES (?, 'an_Vorname', 'Vorname', ?)",
+            [(_uid(i), v) for i, v in enumerate(values)],
+        )
+    return LegacySourceResource(url=f"sqlite:///{path}")
+
+
+@pytest.fixture
+def target(pg: psycopg.Connection) -> psycopg.Connection:
+    apply_sql_files(pg)
+    return pg
+
+
+def test_nasty_text_round_trips_and_nul_is_quarantined(
+    tmp_path: Path, target: psycopg.Connection
+) -> None:
+    values = [*NASTY, None, "before\x00after", "x" * 101]
+    source = _mischenfelder_source(tmp_path, values)
+    result = stage_table(source, target, MISCH, None, "run-1")
+
+    staged = dict(
+        target.execute('SELECT "misch_ID"::text, "misch_Kommentar" FROM staging."Mischenfelder"')
+    )
+    expected = {_uid(i): v for i, v in enumerate(values[: len(NASTY) + 1])}
+    assert staged == expected, "every storable value lands unchanged, NULL stays NULL"
+
+    rejected = target.execute(
+        "SELECT source_key, reasons, raw_row, stage, partition FROM migration.rejected_rows"
+        " ORDER BY source_key"
+    ).fetchall()
+    assert [r[0] for r in rejected] == [_uid(len(NASTY) + 1), _uid(len(NASTY) + 2)]
+    nul, long = rejected
+    assert nul[1] == ["misch_Kommentar: NUL byte (PostgreSQL text cannot hold U+0000)"]
+    assert decode_raw_value(nul[2]["misch_Kommentar"]) == "before\x00after", "kept, not altered"
+    assert long[1] == ["misch_Kommentar: longer than varchar(100)"]
+    assert long[2]["misch_Kommentar"] == "x" * 101
+    assert {r[3] for r in rejected} == {"legacy"} and {r[4] for r in rejected} == {"all"}
+    assert (result.source_rows, result.staged_rows, result.quarantined_rows) == (
+        len(values),
+        len(values) - 2,
+        2,
+    )
+
+
+def test_values_sql_server_could_not_hold_are_quarantined(
+    tmp_path: Path, target: psycopg.Connection
+) -> None:
+    path = tmp_path / "src.sqlite"
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "CREATE TABLE Eingangsnummer (enr_ID uniqueidentifier, enr_Bezirk varchar(10),"
+            " enr_Nummer int, enr_Jahr int)"
+        )
+        db.executemany(
+            "INSERT INTO Eingangsnummer VALUES (?, ?, ?, ?)",
+            [
+                (_uid(1), "32", 1, 2019),
+                (_uid(2), "32", "12a", 2019),
+                ("not-a-guid", "32", 3, 2019),
+                (None, "32", 4, 2019),
+                (_uid(5), "32", 99999999999, None),
+            ],
+        )
+    source = LegacySourceResource(url=f"sqlite:///{path}")
+    stage_table(source, target, table("Eingangsnummer"), ["2019", "undated"], "run-1")
+    reasons = target.execute(
+        "SELECT raw_row->>'enr_Nummer', reasons, partition FROM migration.rejected_rows ORDER BY 1"
+    ).fetchall()
+    assert reasons == [
+        ("12a", ["enr_Nummer: not an int (32-bit integer)"], "2019"),
+        ("3", ["enr_ID: not a uniqueidentifier"], "2019"),
+        ("4", ["enr_ID: NULL in a NOT NULL column"], "2019"),
+        ("99999999999", ["enr_Nummer: not an int (32-bit integer)"], "undated"),
+    ]
+    staged = target.execute('SELECT "enr_ID"::text, "enr_Nummer" FROM staging."Eingangsnummer"')
+    assert staged.fetchall() == [(_uid(1), 1)]
+
+
+def test_every_table_and_partition_reconciles(
+    demo_source: Path, target: psycopg.Connection
+) -> None:
+    source = LegacySourceResource(url=f"sqlite:///{demo_source}", chunk_rows=700)
+    for t in TABLES:
+        keys = sorted(source.partition_counts(t)) if t.is_partitioned else None
+        stage_table(source, target, t, keys, "run-1")
+        expected = source.partition_counts(t)
+        staged = dict(
+            target.execute(
+                sql.SQL("SELECT _partition, count(*) FROM {} GROUP BY 1").format(
+                    sql.Identifier("staging", t.name)
+                )
+            ).fetchall()
+        )
+        rejected = dict(
+            target.execute(
+                "SELECT partition, count(*) FROM migration.rejected_rows"
+                " WHERE source_table = %s GROUP BY 1",
+                (t.name,),
+            ).fetchall()
+        )
+        for key, n in expected.items():
+            assert staged.get(key, 0) + rejected.get(key, 0) == n, (t.name, key)
+        recorded = dict(
+            target.execute(
+                "SELECT partition, source_rows FROM migration.reconciliation"
+                " WHERE source_table = %s AND stage = 'staging'",
+                (t.name,),
+            ).fetchall()
+        )
+        assert recorded == expected, t.name
+    total_rejected = target.execute("SELECT count(*) FROM migration.rejected_rows").fetchone()
+    assert total_rejected and total_rejected[0] > 0, "the demo's planted dirt is quarantined"
+
+
+def test_partition_reload_replaces_only_that_partition(
+    demo_source: Path, tmp_path: Path, target: psycopg.Connection
+) -> None:
+    src = tmp_path / "src.sqlite"
+    shutil.copy(demo_source, src)
+    source = LegacySourceResource(url=f"sqlite:///{src}")
+    verlauf = table("Verlauf")
+    counts = source.partition_counts(verlauf)
+    a, b = sorted(k for k, n in counts.items() if k != "undated" and n > 0)[-2:]
+    stage_table(source, target, verlauf, [a], "run-a")
+    stage_table(source, target, verlauf, [b], "run-b")
+
+    with sqlite3.connect(src) as db:
+        (victim,) = db.execute(
+            "SELECT verl_ID FROM Verlauf WHERE strftime('%Y', verl_Datum) = ? LIMIT 1", (a,)
+        ).fetchone()
+        db.execute("UPDATE Verlauf SET verl_Kommentar = 'geändert' WHERE verl_ID = ?", (victim,))
+        db.execute(
+            "INSERT INTO Verlauf (verl_ID, verl_Datum) VALUES (?, ?)",
+            ("11111111-2222-3333-4444-555555555555", f"{a}-06-01 12:00:00"),
+        )
+    stage_table(source, target, verlauf, [a], "run-a2")
+
+    per_partition = dict(
+        target.execute('SELECT _partition, count(*) FROM staging."Verlauf" GROUP BY 1').fetchall()
+    )
+    rejected = dict(
+        target.execute(
+            "SELECT partition, count(*) FROM migration.rejected_rows GROUP BY 1"
+        ).fetchall()
+    )
+    assert per_partition[a] + rejected.get(a, 0) == counts[a] + 1, "replaced, not added"
+    assert per_partition[b] + rejected.get(b, 0) == counts[b], "the other partition untouched"
+    runs = dict(target.execute('SELECT _partition, min(_run_id) FROM staging."Verlauf" GROUP BY 1'))
+    assert runs == {a: "run-a2", b: "run-b"}
+    changed = target.execute(
+        'SELECT "verl_Kommentar" FROM staging."Verlauf" WHERE "verl_ID" = %s', (victim,)
+    ).fetchone()
+    assert changed == ("geändert",)
