@@ -22,7 +22,7 @@ setup: $(STAMP) ## install everything: system packages (PostgreSQL, PostGIS, ODB
 $(STAMP): pyproject.toml docker/requirements.lock docker/install-system-packages.sh
 	docker/install-system-packages.sh base
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check uv
+	test -x $(VENV)/bin/uv || $(PY) -m pip install -q --disable-pip-version-check uv
 	$(VENV)/bin/uv pip install -q --python $(PY) -r docker/requirements.lock
 	$(VENV)/bin/uv pip install -q --python $(PY) --no-deps -e .
 	touch $@
@@ -54,7 +54,8 @@ format: $(STAMP) ## ruff format and autofix
 	$(VENV)/bin/ruff check --fix kgv_assets kgv_assets_tests
 
 docker/requirements.lock: pyproject.toml
-	test -x $(VENV)/bin/uv || { $(PYTHON) -m venv $(VENV) && $(PY) -m pip install -q uv; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	test -x $(VENV)/bin/uv || $(PY) -m pip install -q --disable-pip-version-check uv
 	$(VENV)/bin/uv pip compile -q --extra dev --python-version 3.11 pyproject.toml -o $@
 
 clean: ## remove the demo source, the Dagster home and the private PostgreSQL cluster

@@ -30,8 +30,8 @@ class SummaryRow:
 def summary(conn: psycopg.Connection, stage: str) -> list[SummaryRow]:
     """Totals per legacy table from ``migration.reconciliation`` for ``stage``."""
     rows = conn.execute(
-        """SELECT source_table, max(target_table), count(*), sum(source_rows),
-                  sum(loaded_rows), sum(quarantined_rows),
+        """SELECT source_table, max(target_table), count(*)::int, sum(source_rows)::bigint,
+                  sum(loaded_rows)::bigint, sum(quarantined_rows)::bigint,
                   -- one load covers several partitions and records its time on each
                   max(seconds)
              FROM migration.reconciliation WHERE stage = %s GROUP BY source_table""",

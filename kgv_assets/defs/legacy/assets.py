@@ -4,8 +4,6 @@ The dated tables are partitioned by year (see ``kgv_assets.partitions``) and run
 partitions in a single run (a single-run backfill); the reference tables are unpartitioned.
 """
 
-from __future__ import annotations
-
 import dagster as dg
 
 from kgv_assets.legacy.catalogue import TABLES, Table
@@ -29,7 +27,7 @@ def _column_schema(table: Table) -> dg.TableSchema:
     )
 
 
-def _metadata(result: StageResult) -> dict[str, dg.RawMetadataValue]:
+def _metadata(result: StageResult) -> dict[str, object]:
     per_partition = dg.TableMetadataValue(
         records=[
             dg.TableRecord(

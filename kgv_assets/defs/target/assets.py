@@ -5,8 +5,6 @@ Each target table is built from its staged legacy table by the table's module in
 shared (``kgv_assets/load/target_table.py``).
 """
 
-from __future__ import annotations
-
 import time
 
 import dagster as dg
@@ -17,32 +15,11 @@ from kgv_assets.load.target_table import TargetLoadResult, load_target_table
 from kgv_assets.partitions import legacy_year
 from kgv_assets.resources.postgres import PostgresResource
 from kgv_assets.schema_migrations import apply_sql_files, sql_files
-from kgv_assets.transform.tables.application_history import ApplicationHistoryLoader
-from kgv_assets.transform.tables.applications import ApplicationsLoader
-from kgv_assets.transform.tables.cadastral_districts import CadastralDistrictsLoader
-from kgv_assets.transform.tables.district_cadastral_links import DistrictCadastralLinksLoader
-from kgv_assets.transform.tables.districts import DistrictsLoader
-from kgv_assets.transform.tables.entry_numbers import EntryNumbersLoader
-from kgv_assets.transform.tables.field_mappings import FieldMappingsLoader
-from kgv_assets.transform.tables.file_references import FileReferencesLoader
-from kgv_assets.transform.tables.identifiers import IdentifiersLoader
 from kgv_assets.transform.tables.mapping import RuleLoader
-from kgv_assets.transform.tables.users import UsersLoader
+from kgv_assets.transform.tables.registry import LOADERS
 
 SCHEMA_KEY = dg.AssetKey(["migration", "schema_migrations"])
 
-LOADERS: tuple[type[RuleLoader], ...] = (
-    DistrictsLoader,
-    CadastralDistrictsLoader,
-    DistrictCadastralLinksLoader,
-    FileReferencesLoader,
-    EntryNumbersLoader,
-    ApplicationsLoader,
-    ApplicationHistoryLoader,
-    UsersLoader,
-    IdentifiersLoader,
-    FieldMappingsLoader,
-)
 PARTITIONED = {c.mapping.target for c in LOADERS if table(c.mapping.source).is_partitioned}
 
 
@@ -86,7 +63,7 @@ def event_types(postgres: PostgresResource) -> dg.MaterializeResult:
     return dg.MaterializeResult(metadata={"codes_in_data": found, "codes_added": added})
 
 
-def _metadata(result: TargetLoadResult) -> dict[str, dg.RawMetadataValue]:
+def _metadata(result: TargetLoadResult) -> dict[str, object]:
     reasons = "\n".join(f"| {r} | {n} |" for r, n in result.reasons.items()) or "| — | 0 |"
     return {
         "dagster/row_count": result.loaded_rows,

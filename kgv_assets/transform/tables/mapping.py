@@ -123,6 +123,7 @@ def apply_rules(mapping: TableMapping, staged: pd.DataFrame) -> tuple[pd.DataFra
     failed: dict[str, pd.Series] = {}
     for rule in mapping.rules:
         if rule.source is None:
+            out[rule.target] = pd.Series(None, index=staged.index, dtype=object)
             continue
         raw = staged[rule.source]
         if rule.convert is None:

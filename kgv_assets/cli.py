@@ -1,0 +1,93 @@
+"""``kgv``: the operator's command line (demo data, partitions, summaries, the mapping document).
+
+Every command reads the same environment as the Dagster code location (KGV_SOURCE_URL,
+KGV_SOURCE_SCHEMA, KGV_PG_URL, DAGSTER_HOME) and prints keys, counts and reasons only — never
+legacy values, which are personal data.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import click
+import dagster as dg
+import psycopg
+
+from kgv_assets.legacy.demo_data import generate
+from kgv_assets.partitions import all_partitions_tags, legacy_year, register_partition_keys
+from kgv_assets.reporting.summary import format_table, summary
+from kgv_assets.resources.legacy_source import LegacySourceResource
+from kgv_assets.transform.tables.document import render
+from kgv_assets.transform.tables.registry import LOADERS
+
+
+def _env(name: str) -> str:
+    value = os.environ.get(name)
+    if not value:
+        raise click.ClickException(f"{name} is not set (make targets set it; see the README)")
+    return value
+
+
+def _source() -> LegacySourceResource:
+    return LegacySourceResource(
+        url=_env("KGV_SOURCE_URL"), source_schema=os.environ.get("KGV_SOURCE_SCHEMA") or None
+    )
+
+
+@click.group()
+def main() -> None:
+    """Operate the KGV migration (legacy SQL Server → PostgreSQL)."""
+
+
+@main.command("demo-data")
+@click.option("--scale", type=float, default=1.0, show_default=True, help="1 ≈ a mid-size city")
+@click.option("--seed", type=int, default=42, show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+def demo_data(scale: float, seed: int, out: Path) -> None:
+    """Write the embedded demo source (SQLite with the legacy table and column names)."""
+    counts = generate(out, scale=scale, seed=seed)
+    width = max(map(len, counts))
+    for name, n in counts.items():
+        click.echo(f"{name:<{width}}  {n:>9}")
+    click.echo(f"{'total':<{width}}  {sum(counts.values()):>9}  → {out}")
+
+
+@main.group()
+def partitions() -> None:
+    """The yearly partitions of the dated tables (registered from the source)."""
+
+
+@partitions.command("sync")
+def partitions_sync() -> None:
+    """Register every year found in the source as a partition (new years need no code)."""
+    instance = dg.DagsterInstance.get()
+    new = register_partition_keys(instance, _source().partition_keys())
+    known = instance.get_dynamic_partitions(legacy_year.name)
+    click.echo(f"{len(known)} partitions ({len(new)} new: {', '.join(new) or '-'})")
+
+
+@partitions.command("range-tags")
+def partitions_range_tags() -> None:
+    """Print the run tags that select all partitions (for `dagster job execute --tags`)."""
+    click.echo(json.dumps(all_partitions_tags(dg.DagsterInstance.get())))
+
+
+@main.command("summary")
+def summary_command() -> None:
+    """Per table: rows read, loaded, quarantined, seconds (from migration.reconciliation)."""
+    with psycopg.connect(_env("KGV_PG_URL")) as conn:
+        for stage, label, title in (
+            ("staging", "staged", "legacy → staging"),
+            ("target", "loaded", "staging → target"),
+        ):
+            rows = summary(conn, stage)
+            if rows:
+                click.echo(f"\n{title}\n{format_table(rows, label)}")
+
+
+@main.command("mapping")
+def mapping_command() -> None:
+    """Print the mapping document (legacy column → target column → rule)."""
+    click.echo(render(c.mapping for c in LOADERS), nl=False)
