@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from urllib.parse import quote
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,16 +19,17 @@ from psycopg import sql
 SERVER_URL = os.environ.get("KGV_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
-def _admin_url() -> str:
-    info = psycopg.conninfo.conninfo_to_dict(SERVER_URL)
-    info["dbname"] = "postgres"
-    return psycopg.conninfo.make_conninfo(**info)
-
-
 def _url_for(dbname: str) -> str:
+    """A postgresql:// URL (libpq and SQLAlchemy both read it) for ``dbname`` on the server."""
     info = psycopg.conninfo.conninfo_to_dict(SERVER_URL)
-    info["dbname"] = dbname
-    return psycopg.conninfo.make_conninfo(**info)
+    user = quote(str(info.get("user", "postgres")))
+    password = f":{quote(str(info['password']))}" if info.get("password") else ""
+    host = info.get("host", "127.0.0.1")
+    return f"postgresql://{user}{password}@{host}:{info.get('port', 5432)}/{dbname}"
+
+
+def _admin_url() -> str:
+    return _url_for("postgres")
 
 
 def create_database(prefix: str) -> str:

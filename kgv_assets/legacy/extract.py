@@ -108,4 +108,8 @@ def count_rows_by_partition(table: Table, schema: str | None = None) -> sa.Selec
     """Row counts per partition, computed by the source."""
     src = source_table(table, schema)
     key = partition_key_of(table, src)
-    return sa.select(key.label(PARTITION_COLUMN), sa.func.count().label("rows")).group_by(key)
+    return (
+        sa.select(key.label(PARTITION_COLUMN), sa.func.count().label("rows"))
+        .select_from(src)
+        .group_by(key)
+    )

@@ -121,6 +121,17 @@ def test_sqlite_rows_land_in_exactly_one_partition(tmp_path: Path) -> None:
     assert akten["az_Nummer"].tolist() == ["1", "2", "3", "12a"], "values arrive as text"
 
 
+def test_unpartitioned_tables_count_as_one_partition(tmp_path: Path) -> None:
+    path = tmp_path / "bezirk.sqlite"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE Bezirk (bez_ID uniqueidentifier, bez_Name varchar(10))")
+        db.executemany("INSERT INTO Bezirk VALUES (?, ?)", [("a", "32"), ("a", "32"), ("b", "33")])
+    source = LegacySourceResource(url=f"sqlite:///{path}")
+    assert source.partition_counts(table("Bezirk")) == {"all": 3}
+    text = _tsql(count_rows_by_partition(table("Bezirk"), "dbo"))
+    assert "FROM dbo.[Bezirk]" in text
+
+
 def test_source_never_writes(tmp_path: Path) -> None:
     path = _sqlite_with([], tmp_path)
     source = LegacySourceResource(url=f"sqlite:///{path}")
