@@ -21,6 +21,11 @@ class Converted:
     values: pd.Series
     reasons: pd.Series
 
+    def __post_init__(self) -> None:
+        """Reasons are str or None (never NaN), whatever pandas did on the way."""
+        reasons = self.reasons.astype(object)
+        object.__setattr__(self, "reasons", reasons.where(reasons.notna(), None))
+
     @property
     def failed(self) -> pd.Series:
         """True where a non-NULL input could not be converted."""

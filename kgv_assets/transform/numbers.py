@@ -16,14 +16,20 @@ MAX_YEAR = 2100
 
 
 def _ints(s: pd.Series) -> pd.Series:
-    return pd.to_numeric(s, errors="coerce").astype("Int64")
+    """Whole numbers written as digits; anything else (decimals, exponents, words) → NA."""
+    digits = s.str.strip().where(s.str.strip().str.fullmatch(r"[+-]?[0-9]{1,18}", na=False))
+    return pd.to_numeric(digits, errors="coerce").astype("Int64")
+
+
+def _present(s: pd.Series) -> pd.Series:
+    return s.notna() & (s.str.strip() != "")
 
 
 def parse_year(s: pd.Series) -> Converted:
     """Year between 1900 and 2100; anything else NULL (raw kept)."""
     n = _ints(s)
     ok = n.between(MIN_YEAR, MAX_YEAR).fillna(False)
-    failed = n.notna() & ~ok | (s.notna() & n.isna())
+    failed = _present(s) & ~ok
     reasons = pd.Series(None, index=s.index, dtype=object)
     reasons[failed] = f"year: outside {MIN_YEAR}..{MAX_YEAR}"
     return Converted(n.where(ok), reasons)
@@ -33,7 +39,7 @@ def parse_positive_int(s: pd.Series) -> Converted:
     """A positive whole number; zero, negatives NULL (raw kept)."""
     n = _ints(s)
     ok = (n > 0).fillna(False)
-    failed = n.notna() & ~ok | (s.notna() & n.isna())
+    failed = _present(s) & ~ok
     reasons = pd.Series(None, index=s.index, dtype=object)
     reasons[failed] = "number: not a positive whole number"
     return Converted(n.where(ok), reasons)
