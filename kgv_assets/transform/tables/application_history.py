@@ -73,6 +73,14 @@ class ApplicationHistoryLoader(RuleLoader):
     schema = SCHEMA
     parents = ("applications", "event_types")
 
+    def prepare(self, conn: psycopg.Connection) -> None:
+        """Every year in the staged data gets its yearly partition (new years need no code)."""
+        conn.execute(
+            "SELECT kgv.ensure_history_partition(_partition::integer)"
+            ' FROM (SELECT DISTINCT _partition FROM staging."Verlauf") p'
+            " WHERE _partition ~ '^[0-9]{4}$'"
+        )
+
     def lookups(self) -> dict[str, sql.Composable]:  # noqa: D102
         return {"_application_found": existing_ids("verl_An_ID", "applications")}
 
