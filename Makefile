@@ -12,7 +12,7 @@ SEED   ?= 42
 DEMO_DB := .demo/kgv_demo.sqlite
 STAMP  := $(VENV)/.installed
 
-.PHONY: help setup demo test ui lint format bench clean
+.PHONY: help setup demo test ui lint format bench clean lock
 
 help: ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -53,10 +53,10 @@ format: $(STAMP) ## ruff format and autofix
 	$(VENV)/bin/ruff format kgv_assets kgv_assets_tests
 	$(VENV)/bin/ruff check --fix kgv_assets kgv_assets_tests
 
-docker/requirements.lock: pyproject.toml
+lock: ## re-pin docker/requirements.lock after editing pyproject.toml (never run implicitly)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	test -x $(VENV)/bin/uv || $(PY) -m pip install -q --disable-pip-version-check uv
-	$(VENV)/bin/uv pip compile -q --extra dev --python-version 3.11 pyproject.toml -o $@
+	$(VENV)/bin/uv pip compile -q --extra dev --python-version 3.11 pyproject.toml -o docker/requirements.lock
 
 clean: ## remove the demo source, the Dagster home and the private PostgreSQL cluster
 	-[ ! -d .pgdata ] || runuser -u postgres -- true 2>/dev/null && \
