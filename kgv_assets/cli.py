@@ -17,7 +17,11 @@ import psycopg
 
 from kgv_assets.legacy.demo_data import generate
 from kgv_assets.partitions import all_partitions_tags, legacy_year, register_partition_keys
+from kgv_assets.reporting.check_results import check_specs
+from kgv_assets.reporting.collect import build_report
+from kgv_assets.reporting.files import report_directory, write_report
 from kgv_assets.reporting.summary import format_table, summary
+from kgv_assets.reporting.terminal import render_terminal
 from kgv_assets.resources.legacy_source import LegacySourceResource
 from kgv_assets.transform.tables.document import render
 from kgv_assets.transform.tables.registry import LOADERS
@@ -85,6 +89,31 @@ def summary_command() -> None:
             rows = summary(conn, stage)
             if rows:
                 click.echo(f"\n{title}\n{format_table(rows, label)}")
+
+
+@main.command("report")
+@click.option(
+    "--write",
+    is_flag=True,
+    help="Also write the HTML and JSON files ($KGV_REPORTS_DIR, else $DAGSTER_HOME/reports).",
+)
+def report_command(write: bool) -> None:
+    """The migration report: accounting, quarantine, rules, checks, verdict (exit 1 on FAIL).
+
+    Computed now from the target database and the Dagster instance (the same code as the
+    migration/report asset), so it includes checks that finished after the report asset ran.
+    """
+    from kgv_assets.definitions import defs  # loading the code location: only this command
+
+    instance = dg.DagsterInstance.get()
+    with psycopg.connect(_env("KGV_PG_URL"), autocommit=True) as conn:
+        report = build_report(conn, instance, check_specs(defs().get_repository_def()))
+    click.echo(render_terminal(report))
+    if write:
+        files = write_report(report, report_directory(instance.root_directory))
+        click.echo(f"written: {files.html} and {files.json}")
+    if report.verdict.failed:
+        raise SystemExit(1)
 
 
 @main.command("mapping")
