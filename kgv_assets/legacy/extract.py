@@ -62,6 +62,11 @@ def _text_mssql(element: _LegacyText, compiler: Any, **kw: Any) -> str:
     }.get(element.kind, inner)
 
 
+def canonical_text(column: ColumnElement[Any], kind: str) -> ColumnElement[str]:
+    """A legacy value in its canonical text form, as the extractor selects it."""
+    return _LegacyText(column, kind)
+
+
 def source_table(table: Table, schema: str | None = None) -> sa.Table:
     """An SQLAlchemy description of the legacy table, typed from the catalogue only."""
     types: dict[str, Any] = {
@@ -95,7 +100,7 @@ def select_rows(
     """
     src = source_table(table, schema)
     key = partition_key_of(table, src)
-    columns = [_LegacyText(src.c[c.name], c.kind).label(c.name) for c in table.columns]
+    columns = [canonical_text(src.c[c.name], c.kind).label(c.name) for c in table.columns]
     stmt = sa.select(*columns, key.label(PARTITION_COLUMN)).select_from(src)
     if partition_keys is not None and table.is_partitioned:
         stmt = stmt.where(key.in_(list(partition_keys)))

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine, make_url
 
 from kgv_assets.legacy.catalogue import TABLES, Table
 from kgv_assets.legacy.extract import PARTITION_COLUMN, count_rows_by_partition, select_rows
+from kgv_assets.legacy.fingerprint import Fingerprint, fingerprint_query, register_sqlite_functions
 
 
 def _read_only(dbapi_conn: Any, _record: Any) -> None:
@@ -48,6 +49,7 @@ class LegacySourceResource(dg.ConfigurableResource):
             engine = sa.create_engine(url, pool_pre_ping=url.get_backend_name() != "sqlite")
             if url.get_backend_name() == "sqlite":
                 sa.event.listen(engine, "connect", _read_only)
+                sa.event.listen(engine, "connect", register_sqlite_functions)
             self._engine = engine
         return self._engine
 
@@ -89,3 +91,9 @@ class LegacySourceResource(dg.ConfigurableResource):
         with self.engine.connect() as conn:
             rows = conn.execute(count_rows_by_partition(table, self.schema)).all()
         return {str(key): int(n) for key, n in rows}
+
+    def fingerprints(self, table: Table) -> dict[str, Fingerprint]:
+        """Row count and content checksum per partition key, computed by the source database."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(fingerprint_query(table, self.schema)).all()
+        return {str(key): Fingerprint(int(n), int(hi), int(lo)) for key, n, hi, lo in rows}

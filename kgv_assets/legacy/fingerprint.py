@@ -1,0 +1,178 @@
+"""Partition fingerprints, computed by the legacy source: row count and content checksum.
+
+The legacy tables have no rowversion, no modified-date column and no triggers, so changes are
+detected from the data alone. One aggregate query per table returns, for every partition (the
+partition rule of ``kgv_assets.partitions``), the number of rows and two sums over a 64-bit hash
+of each row's content. Nothing but these three numbers per partition leaves the server.
+
+**Row hash.** The row's values in the extractor's canonical text form (``canonical_text``),
+each prefixed with its length (``<bytes>:<text>``, a NULL as the bare ``:``), so the encoding is
+injective: a value moving to the neighbouring column, a NULL becoming an empty string or a
+trailing space all change it.
+
+- SQL Server: ``HASHBYTES('SHA2_256', CONCAT(...))``; its first 8 bytes are the row hash.
+- SQLite: the deterministic function ``kgv_row_hash`` registered on every connection of the
+  source (``register_sqlite_functions``): BLAKE2b over the stored bytes of the row.
+
+**Aggregate.** The 64-bit row hash is split into its high and low 32-bit halves, and each half
+is summed per partition (``SUM`` of 32-bit values cannot overflow a bigint below 2^31 rows). A
+sum, unlike the XOR of ``CHECKSUM_AGG``, counts duplicates: two identical rows inserted
+change it. A change goes unnoticed only if the hash differences of all changed rows cancel in
+both halves and the row count stays the same — for a single changed row, only if its new
+content has the same 64-bit SHA-256/BLAKE2b prefix as the old one (probability 2^-64).
+
+**Why not CHECKSUM_AGG(BINARY_CHECKSUM(*))**: cheaper, but BINARY_CHECKSUM is a 32-bit
+rotate-and-XOR that the documentation itself says misses some changes (strings differing in
+characters 16 positions apart can collide), CHECKSUM follows the collation (a case-only change
+is invisible under a case-insensitive collation), and the XOR of CHECKSUM_AGG cancels pairs: a
+duplicated pair of rows, or two rows swapping contents, is invisible. HASHBYTES costs one
+SHA-256 per row on the server (about a second per million rows) and is worth it.
+
+Fingerprints are only ever compared with fingerprints of the same source (the two dialects hash
+different byte forms), and they are a change *detector*: the weekly content validation
+compares the loaded rows themselves and catches what a collision could hide.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import marshal
+import struct
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.functions import FunctionElement
+
+from kgv_assets.legacy.catalogue import Table
+from kgv_assets.legacy.extract import (
+    PARTITION_COLUMN,
+    canonical_text,
+    partition_key_of,
+    source_table,
+)
+
+ROW_HASH_FUNCTION = "kgv_row_hash"
+_HASH = "_row_hash"
+_INT64 = struct.Struct(">q")
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """One partition's fingerprint: its row count and the two checksum halves."""
+
+    rows: int
+    high: int
+    low: int
+
+    def as_list(self) -> list[int]:
+        """The compact JSON form ``[rows, high, low]``."""
+        return [self.rows, self.high, self.low]
+
+    @classmethod
+    def from_list(cls, values: list[int]) -> Fingerprint:
+        """Inverse of ``as_list``."""
+        rows, high, low = values
+        return cls(int(rows), int(high), int(low))
+
+
+def row_hash_bytes(*values: bytes | None) -> int:
+    """The signed 64-bit row hash of SQLite's ``kgv_row_hash`` (BLAKE2b of the row's bytes).
+
+    ``marshal`` format 2 of the tuple of values (bytes or None) is an injective, stable byte
+    encoding written in C, so hashing costs about a microsecond per row.
+    """
+    digest = hashlib.blake2b(marshal.dumps(values, 2), digest_size=8).digest()
+    return _INT64.unpack(digest)[0]
+
+
+def register_sqlite_functions(dbapi_conn: Any, _record: Any = None) -> None:
+    """Register ``kgv_row_hash`` on a sqlite3 connection (a pure, deterministic function).
+
+    Registering a function is not a write: it works on the query-only source connection.
+    """
+    dbapi_conn.create_function(ROW_HASH_FUNCTION, -1, row_hash_bytes, deterministic=True)
+
+
+class _RowHash(FunctionElement[Any]):
+    """The hash of a row over its canonical column texts (see the module docstring)."""
+
+    type = sa.LargeBinary()
+    inherit_cache = True
+
+
+class _HashHalf(FunctionElement[Any]):
+    """The high (first) or low (second) 32-bit half of a row hash, as a signed integer."""
+
+    type = sa.BigInteger()
+    inherit_cache = True
+
+    def __init__(self, row_hash: ColumnElement[Any], half: int) -> None:
+        self.half = half
+        super().__init__(row_hash, sa.literal_column(str(half)))
+
+
+@compiles(_RowHash)
+def _row_hash_default(element: _RowHash, compiler: Any, **kw: Any) -> str:
+    raise NotImplementedError(f"no row hash for the {compiler.dialect.name} dialect")
+
+
+@compiles(_RowHash, "sqlite")
+def _row_hash_sqlite(element: _RowHash, compiler: Any, **kw: Any) -> str:
+    # The stored bytes of each value (CAST AS BLOB keeps invalid UTF-8 as it is); the canonical
+    # text expressions of SQLite are CAST(col AS TEXT), so hash their inner column directly.
+    args = ", ".join(
+        f"CAST({compiler.process(text.clauses, **kw)} AS BLOB)" for text in element.clauses
+    )
+    return f"{ROW_HASH_FUNCTION}({args})"
+
+
+@compiles(_RowHash, "mssql")
+def _row_hash_mssql(element: _RowHash, compiler: Any, **kw: Any) -> str:
+    parts = []
+    for text in element.clauses:
+        value = compiler.process(text, **kw)
+        parts.append(f"DATALENGTH({value}), ':', {value}")
+    return f"HASHBYTES('SHA2_256', CONCAT({', '.join(parts)}))"
+
+
+@compiles(_HashHalf, "sqlite")
+def _half_sqlite(element: _HashHalf, compiler: Any, **kw: Any) -> str:
+    value = compiler.process(next(iter(element.clauses)), **kw)
+    return f"({value} >> 32)" if element.half == 1 else f"({value} & 4294967295)"
+
+
+@compiles(_HashHalf, "mssql")
+def _half_mssql(element: _HashHalf, compiler: Any, **kw: Any) -> str:
+    value = compiler.process(next(iter(element.clauses)), **kw)
+    start = 1 if element.half == 1 else 5
+    return f"CAST(CAST(SUBSTRING({value}, {start}, 4) AS INT) AS BIGINT)"
+
+
+def fingerprint_query(table: Table, schema: str | None = None) -> sa.Select[Any]:
+    """One aggregate query: per ``_partition``, ``row_count``, ``checksum_high/_low``.
+
+    Args:
+        table: The legacy table.
+        schema: The source schema (``dbo`` on SQL Server; None for SQLite).
+    """
+    src = source_table(table, schema)
+    texts = [canonical_text(src.c[c.name], c.kind) for c in table.columns]
+    per_row = (
+        sa.select(
+            partition_key_of(table, src).label(PARTITION_COLUMN),
+            _RowHash(*texts).label(_HASH),
+        )
+        .select_from(src)
+        .subquery("fingerprinted")
+    )
+    key = per_row.c[PARTITION_COLUMN]
+    row_hash = per_row.c[_HASH]
+    return sa.select(
+        key,
+        sa.func.count().label("row_count"),
+        sa.func.sum(_HashHalf(row_hash, 1)).label("checksum_high"),
+        sa.func.sum(_HashHalf(row_hash, 2)).label("checksum_low"),
+    ).group_by(key)
