@@ -12,7 +12,7 @@ SEED   ?= 42
 DEMO_DB := .demo/kgv_demo.sqlite
 STAMP  := $(VENV)/.installed
 
-.PHONY: help setup demo test ui lint format bench clean lock
+.PHONY: help setup demo test ui monitor lint format bench clean lock
 
 help: ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -38,12 +38,16 @@ demo: $(STAMP) $(DEMO_DB) ## generate the demo source and run the full migration
 	$(ENV) kgv summary
 
 test: $(STAMP) ## run the whole test suite (installs what the tests need)
-	docker/install-system-packages.sh base browser
+	docker/install-system-packages.sh base browser monitoring
 	$(ENV) pytest -q
 
 ui: $(STAMP) $(DEMO_DB) ## the Dagster UI and daemon on the demo (http://127.0.0.1:3000)
 	$(ENV) kgv partitions sync
 	$(ENV) dagster dev -m kgv_assets.definitions -h 127.0.0.1 -p 3000
+
+monitor: $(STAMP) ## the exporter (127.0.0.1:9187/metrics) and Prometheus (127.0.0.1:9090) on the demo database
+	docker/install-system-packages.sh monitoring
+	$(ENV) monitoring/run.sh
 
 lint: $(STAMP) ## ruff check and format check
 	$(VENV)/bin/ruff check kgv_assets kgv_assets_tests
@@ -61,4 +65,4 @@ lock: ## re-pin docker/requirements.lock after editing pyproject.toml (never run
 clean: ## remove the demo source, the Dagster home and the private PostgreSQL cluster
 	-[ ! -d .pgdata ] || runuser -u postgres -- true 2>/dev/null && \
 	    runuser -u postgres -- $$(ls -d /usr/lib/postgresql/*/bin | tail -1)/pg_ctl -D .pgdata stop -m fast || true
-	rm -rf .demo .dagster_home .pgdata
+	rm -rf .demo .dagster_home .pgdata .prometheus

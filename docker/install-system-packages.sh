@@ -41,4 +41,12 @@ echo "installing: ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 # Keep the package's own services from being started on install: the project starts what it needs.
+# Debian's prometheus packages would start daemons on 9090/9187 (where `make monitor` and the
+# tests listen) on a machine with systemd: a temporary policy-rc.d refuses just those.
+if [[ " ${missing[*]}" == *" prometheus"* && ! -e /usr/sbin/policy-rc.d ]]; then
+  printf '#!/bin/sh\ncase "$1" in prometheus*) exit 101 ;; esac\nexit 0\n' |
+    $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+  $SUDO chmod 755 /usr/sbin/policy-rc.d
+  trap '$SUDO rm -f /usr/sbin/policy-rc.d' EXIT
+fi
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
