@@ -8,6 +8,7 @@ audit rows and Dagster runs.
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +23,13 @@ MONITORING = Path(__file__).resolve().parents[2] / "monitoring"
 
 # Changes made after the migration, so the audit trail has something to count.
 AUDITED_UPDATES = 3
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="package")

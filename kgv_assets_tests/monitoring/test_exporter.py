@@ -15,7 +15,9 @@ import socket
 import subprocess
 import time
 import urllib.request
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import LiteralString
 
@@ -26,26 +28,22 @@ from psycopg import sql
 
 from kgv_assets.legacy.catalogue import TABLES
 from kgv_assets.legacy.demo_data import KNOWN_APPLICANT
-from kgv_assets_tests.monitoring.conftest import AUDITED_UPDATES, MONITORING
+from kgv_assets_tests.monitoring.conftest import AUDITED_UPDATES, MONITORING, free_port
 
 pytestmark = pytest.mark.slow
 EXPORTER = "/usr/bin/prometheus-postgres-exporter"
 QUERIES = MONITORING / "postgres-exporter" / "queries.yaml"
+GRANTS = MONITORING / "postgres-exporter" / "grants.sql"
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _start_exporter(db_url: str, log: Path) -> tuple[subprocess.Popen[bytes], str]:
-    """Start the exporter on a free port; return it and its /metrics URL once it listens."""
+@contextmanager
+def running_exporter(db_url: str, log: Path) -> Iterator[str]:
+    """Run the exporter on a free port against ``db_url``; yield its /metrics URL."""
     if not os.access(EXPORTER, os.X_OK):
         pytest.fail(f"{EXPORTER} missing: run docker/install-system-packages.sh monitoring")
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "DATA_SOURCE_NAME": f"{db_url}?sslmode=disable"}
     with log.open("wb") as out:
         proc = subprocess.Popen(
@@ -58,27 +56,29 @@ def _start_exporter(db_url: str, log: Path) -> tuple[subprocess.Popen[bytes], st
             stdout=out,
             stderr=subprocess.STDOUT,
         )
-    url = f"http://127.0.0.1:{port}/metrics"
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"exporter exited with {proc.returncode}:\n{log.read_text()}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return proc, url
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    pytest.fail(f"exporter did not listen on port {port}:\n{log.read_text()}")
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"exporter exited with {proc.returncode}:\n{log.read_text()}")
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    pytest.fail(f"exporter did not listen on port {port}:\n{log.read_text()}")
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}/metrics"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")
 def exporter(migrated_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The /metrics URL of an exporter watching the migrated database."""
-    proc, url = _start_exporter(migrated_url, tmp_path_factory.mktemp("exporter") / "log")
-    yield url
-    proc.terminate()
-    proc.wait(timeout=10)
+    """The /metrics URL of an exporter watching the migrated database as its owner."""
+    with running_exporter(migrated_url, tmp_path_factory.mktemp("exporter") / "log") as url:
+        yield url
 
 
 def scrape_text(url: str) -> str:
@@ -320,3 +320,42 @@ def test_the_scrape_holds_no_personal_data(exporter: str, migrated_url: str) -> 
             for s in family.samples:
                 for label, value in s.labels.items():
                     assert value in allowed[label], (family.name, label)
+
+
+def test_least_privilege_login_scrapes_all_without_reading_rows(
+    exporter: str, migrated_url: str, tmp_path: Path
+) -> None:
+    role, password = f"kgv_mon_{uuid.uuid4().hex[:10]}", uuid.uuid4().hex
+    info = psycopg.conninfo.conninfo_to_dict(migrated_url)
+    role_url = f"postgresql://{role}:{password}@{info['host']}:{info['port']}/{info['dbname']}"
+    with psycopg.connect(migrated_url, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
+                sql.Identifier(role), sql.Literal(password)
+            )
+        )
+    try:
+        subprocess.run(
+            ["psql", migrated_url, "-X", "-q", "-v", f"role={role}", "-f", str(GRANTS)],
+            check=True,
+            capture_output=True,
+        )
+        with running_exporter(role_url, tmp_path / "log") as url:
+            restricted = scrape(url)  # fails on any query error
+        with psycopg.connect(role_url) as conn:
+            for query in (
+                "SELECT raw_row FROM migration.rejected_rows",
+                "SELECT new_row FROM audit.log",
+                "SELECT run_body FROM runs",
+                "SELECT first_name FROM kgv.applications",
+            ):
+                with pytest.raises(psycopg.errors.InsufficientPrivilege), conn.transaction():
+                    conn.execute(query)  # type: ignore[arg-type]
+    finally:
+        with psycopg.connect(migrated_url, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
+            conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+    owner = scrape(exporter)
+    kgv = {k: v for k, v in owner.items() if k[0].startswith("kgv_") and "age" not in k[0]}
+    assert kgv, "the owner's scrape has kgv_* series"
+    assert {k: restricted.get(k) for k in kgv} == kgv

@@ -18,8 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from kgv_assets_tests.monitoring.conftest import MONITORING
-from kgv_assets_tests.monitoring.test_exporter import _free_port
+from kgv_assets_tests.monitoring.conftest import MONITORING, free_port
 
 pytestmark = pytest.mark.slow
 
@@ -47,7 +46,7 @@ def _listening(port: int) -> bool:
 
 
 def test_run_script_serves_metrics_and_alert_rules(migrated_url: str, tmp_path: Path) -> None:
-    exporter_port, prometheus_port = _free_port(), _free_port()
+    exporter_port, prometheus_port = free_port(), free_port()
     log = tmp_path / "run.log"
     env = {
         **os.environ,
