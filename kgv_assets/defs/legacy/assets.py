@@ -11,6 +11,8 @@ from kgv_assets.load.staging import SCHEMA, StageResult, stage_table
 from kgv_assets.partitions import legacy_year
 from kgv_assets.resources.legacy_source import LegacySourceResource
 from kgv_assets.resources.postgres import PostgresResource
+from kgv_assets.validation.columns import live_column_schema
+from kgv_assets.validation.freshness import TABLE_FRESHNESS
 
 
 def _column_schema(table: Table) -> dg.TableSchema:
@@ -73,6 +75,7 @@ def legacy_asset(table: Table) -> dg.AssetsDefinition:
         partitions_def=legacy_year if table.is_partitioned else None,
         backfill_policy=dg.BackfillPolicy.single_run() if table.is_partitioned else None,
         deps=[dg.AssetKey(["migration", "schema_migrations"])],
+        freshness_policy=TABLE_FRESHNESS,
         description=(
             f"{table.description}\n\nLegacy `dbo.{table.name}`, landed losslessly in "
             f"`{SCHEMA}.{table.name}`; rows breaking the legacy schema go to "
@@ -92,6 +95,7 @@ def legacy_asset(table: Table) -> dg.AssetsDefinition:
         keys = context.partition_keys if table.is_partitioned else None
         with postgres.connection() as conn:
             result = stage_table(legacy_source, conn, table, keys, context.run.run_id)
+            columns = live_column_schema(conn, SCHEMA, table.name, _column_schema(table))
         context.log.info(
             "%s: %d read, %d staged, %d quarantined in %.1f s",
             table.name,
@@ -100,7 +104,9 @@ def legacy_asset(table: Table) -> dg.AssetsDefinition:
             result.quarantined_rows,
             result.seconds,
         )
-        return dg.MaterializeResult(metadata=_metadata(result))
+        return dg.MaterializeResult(
+            metadata={**_metadata(result), "dagster/column_schema": columns}
+        )
 
     return _legacy
 

@@ -17,6 +17,8 @@ from kgv_assets.resources.postgres import PostgresResource
 from kgv_assets.schema_migrations import apply_sql_files, sql_files
 from kgv_assets.transform.tables.mapping import RuleLoader
 from kgv_assets.transform.tables.registry import LOADERS
+from kgv_assets.validation.columns import live_column_schema
+from kgv_assets.validation.freshness import TABLE_FRESHNESS
 
 SCHEMA_KEY = dg.AssetKey(["migration", "schema_migrations"])
 
@@ -51,6 +53,7 @@ def schema_migrations(postgres: PostgresResource) -> dg.MaterializeResult:
     group_name="target",
     kinds={"postgres"},
     deps=[SCHEMA_KEY, dg.AssetKey(["legacy", "Verlauf"])],
+    freshness_policy=TABLE_FRESHNESS,
     description=(
         "Lookup of history event codes (verl_Art). Seeded with the known codes; every code "
         "found in the data that is not there yet is added (unlabelled), never rejected."
@@ -119,6 +122,7 @@ def target_asset(loader_cls: type[RuleLoader]) -> dg.AssetsDefinition:
         deps=deps,
         partitions_def=legacy_year if partitioned else None,
         backfill_policy=dg.BackfillPolicy.single_run() if partitioned else None,
+        freshness_policy=TABLE_FRESHNESS,
         description=(
             f"kgv.{mapping.target}, built from legacy {source.name}. "
             + " ".join(mapping.notes)
@@ -137,6 +141,7 @@ def target_asset(loader_cls: type[RuleLoader]) -> dg.AssetsDefinition:
         loader = loader_cls()
         with postgres.connection() as conn:
             result = load_target_table(conn, loader, keys, context.run.run_id)
+            live = live_column_schema(conn, "kgv", mapping.target, columns)
         context.log.info(
             "kgv.%s: %d source, %d loaded, %d quarantined in %.1f s",
             mapping.target,
@@ -145,7 +150,7 @@ def target_asset(loader_cls: type[RuleLoader]) -> dg.AssetsDefinition:
             result.quarantined_rows,
             result.seconds,
         )
-        return dg.MaterializeResult(metadata=_metadata(result))
+        return dg.MaterializeResult(metadata={**_metadata(result), "dagster/column_schema": live})
 
     return _target
 
@@ -155,6 +160,7 @@ def target_asset(loader_cls: type[RuleLoader]) -> dg.AssetsDefinition:
     group_name="target",
     kinds={"postgres"},
     deps=[dg.AssetKey(["kgv", "applications"]), dg.AssetKey(["kgv", "application_history"])],
+    freshness_policy=TABLE_FRESHNESS,
     description=(
         "The materialized reporting views (waiting-list statistics per district and year, "
         "applications per year and status), refreshed after each load."

@@ -1,0 +1,139 @@
+"""The asset checks of the ``kgv`` target tables, generated from their declarations.
+
+Which checks a table has is declared in ``kgv_assets/validation/registry.py``; what each check
+does is in ``kgv_assets/validation`` (one module per concern). ERROR checks are blocking: a
+failure stops the assets downstream in the same run and fails the run (so ``validate`` exits
+non-zero); WARN checks flag dirty legacy data the migration kept.
+"""
+
+import dagster as dg
+import psycopg
+
+from kgv_assets.defs.checks.factory import table_check
+from kgv_assets.resources.legacy_source import LegacySourceResource
+from kgv_assets.validation import content, integrity, reconciliation, rules
+from kgv_assets.validation.outcome import Outcome
+from kgv_assets.validation.registry import TABLE_CHECKS, TableChecks
+from kgv_assets.validation.rules import Rule
+
+REPORTING_VIEWS = (("kgv", "waiting_list_stats"), ("kgv", "applications_per_year_status"))
+
+
+def _reconciled(spec: TableChecks) -> dg.AssetChecksDefinition:
+    ledger, source = spec.ledger, spec.source
+    assert ledger is not None and source is not None
+
+    def evaluate(
+        conn: psycopg.Connection, legacy: LegacySourceResource, scope: list[str] | None
+    ) -> Outcome:
+        return reconciliation.reconcile(conn, ledger, legacy.partition_counts(source), scope)
+
+    return table_check(
+        dg.AssetKey(["kgv", spec.name]),
+        f"{spec.name}_reconciled",
+        f"Per partition: legacy {source.name} rows (counted by the source) = rows in "
+        f"kgv.{spec.name} + rows in migration.rejected_rows, and migration.reconciliation "
+        "records exactly these numbers. Blocking: nothing downstream runs on a failure.",
+        evaluate,
+        partitioned=source.is_partitioned,
+        blocking=True,
+    )
+
+
+def _matches_source(spec: TableChecks) -> dg.AssetChecksDefinition:
+    how, source = spec.content, spec.source
+    assert how is not None and source is not None
+
+    def evaluate(
+        conn: psycopg.Connection, legacy: LegacySourceResource, scope: list[str] | None
+    ) -> Outcome:
+        hashes = content.source_hashes(how, legacy.read_chunks(source, scope))
+        loaded = content.loaded_hashes(conn, how, scope)
+        return content.compare_hashes(hashes, loaded, keyed=how.target_key is not None)
+
+    return table_check(
+        dg.AssetKey(["kgv", spec.name]),
+        f"{spec.name}_matches_source",
+        f"The source partitions of legacy {source.name} are re-read and every row's content "
+        f"hash (the staging hash code) is found in kgv.{spec.name}.legacy_hash or in the "
+        "quarantine: missing, changed and extra rows are counted, with example keys.",
+        evaluate,
+        partitioned=source.is_partitioned,
+        blocking=True,
+    )
+
+
+def _keys_unique(spec: TableChecks) -> dg.AssetChecksDefinition:
+    table = spec.table
+    return table_check(
+        dg.AssetKey(["kgv", spec.name]),
+        f"{spec.name}_keys_unique",
+        f"No two rows of kgv.{spec.name} share their key ({', '.join(table.key)}).",
+        lambda conn, _legacy, scope: integrity.duplicate_keys(conn, table, scope),
+        partitioned=bool(spec.source and spec.source.is_partitioned),
+        blocking=True,
+    )
+
+
+def _references_resolve(spec: TableChecks) -> dg.AssetChecksDefinition:
+    table, foreign_keys = spec.table, spec.foreign_keys
+    refs = ", ".join(f"{fk.column} → kgv.{fk.parent}" for fk in foreign_keys)
+    return table_check(
+        dg.AssetKey(["kgv", spec.name]),
+        f"{spec.name}_references_resolve",
+        f"No orphans in kgv.{spec.name}: every non-NULL reference finds its row ({refs}).",
+        lambda conn, _legacy, scope: integrity.orphans(conn, table, foreign_keys, scope),
+        partitioned=bool(spec.source and spec.source.is_partitioned),
+        blocking=True,
+    )
+
+
+def _values_converted(spec: TableChecks) -> dg.AssetChecksDefinition:
+    table = spec.table
+    return table_check(
+        dg.AssetKey(["kgv", spec.name]),
+        f"{spec.name}_values_converted",
+        f"Legacy values that did not convert are NULL in their kgv.{spec.name} column and kept "
+        "raw in `legacy`: counted per legacy column (WARN — dirty legacy data, nothing lost).",
+        lambda conn, _legacy, scope: rules.unconverted_values(conn, table, scope),
+        partitioned=bool(spec.source and spec.source.is_partitioned),
+        blocking=False,
+    )
+
+
+def _rule(spec: TableChecks, rule: Rule) -> dg.AssetChecksDefinition:
+    table = spec.table
+    return table_check(
+        dg.AssetKey(["kgv", spec.name]),
+        rule.name,
+        f"{rule.description} ({rule.severity})",
+        lambda conn, _legacy, scope: rule.evaluate(conn, table, scope),
+        partitioned=bool(spec.source and spec.source.is_partitioned),
+        blocking=rule.severity == "ERROR",
+    )
+
+
+def checks_of(spec: TableChecks) -> list[dg.AssetChecksDefinition]:
+    """Every check declared for one target table."""
+    checks = []
+    if spec.source is not None:
+        checks += [_reconciled(spec), _matches_source(spec), _values_converted(spec)]
+    checks.append(_keys_unique(spec))
+    if spec.foreign_keys:
+        checks.append(_references_resolve(spec))
+    checks += [_rule(spec, rule) for rule in spec.rules]
+    return checks
+
+
+reporting_views_current = table_check(
+    dg.AssetKey(["kgv", "reporting_views"]),
+    "reporting_views_current",
+    "The materialized reporting views hold exactly what their queries return now.",
+    lambda conn, _legacy, _scope: integrity.views_current(conn, REPORTING_VIEWS),
+    partitioned=False,
+    blocking=True,
+)
+
+defs = dg.Definitions(
+    asset_checks=[reporting_views_current, *(c for s in TABLE_CHECKS for c in checks_of(s))]
+)
