@@ -5,6 +5,11 @@ newline, carriage return or tab inside a value is written as ``\\``, ``\n``, ``\
 So ``\N`` and ``\.`` inside a value (or as the whole value) survive as the text they are. NUL
 cannot be sent at all: PostgreSQL text cannot hold it, so callers quarantine such rows before
 encoding (``encode_copy_text`` refuses them rather than alter them).
+
+This is the hot path of every load, so no per-value Python runs for the common types: all the
+text of a frame is escaped at once (joined with NUL, which no value may contain, escaped with
+four C-level ``str.replace`` calls and split again), numbers and timestamps are formatted by
+numpy, and rows are joined by ``str.join`` mapped over the columns.
 """
 
 from __future__ import annotations
@@ -16,52 +21,14 @@ import numpy as np
 import pandas as pd
 
 NULL = "\\N"
-
-
-def _escape(s: pd.Series) -> pd.Series:
-    return (
-        s.str.replace("\\", "\\\\", regex=False)
-        .str.replace("\n", "\\n", regex=False)
-        .str.replace("\r", "\\r", regex=False)
-        .str.replace("\t", "\\t", regex=False)
-    )
+_NUL = "\x00"
+# The backslash first, so the backslashes the other escapes add are not doubled.
+_ESCAPES = ((b"\\", b"\\\\"), (b"\n", b"\\n"), (b"\r", b"\\r"), (b"\t", b"\\t"))
+_NUL_REFUSED = "a value contains a NUL character; quarantine the row before COPY"
 
 
 def _json(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
-
-
-def column_as_text(s: pd.Series) -> pd.Series:
-    r"""One column as COPY text (NULL → ``\N``), chosen by dtype.
-
-    Strings are escaped; booleans become t/f; integers and floats their decimal text;
-    timezone-aware timestamps ISO 8601 with offset; dicts and lists JSON (for jsonb).
-    """
-    if pd.api.types.is_bool_dtype(s.dtype):
-        out = s.map({True: "t", False: "f"}).astype(object)
-    elif pd.api.types.is_integer_dtype(s.dtype):
-        out = s.astype("Int64").astype(str).astype(object).where(s.notna())
-    elif pd.api.types.is_float_dtype(s.dtype):
-        out = s.map(repr).astype(object).where(s.notna())
-    elif isinstance(s.dtype, pd.DatetimeTZDtype):
-        out = s.map(lambda t: t.isoformat(), na_action="ignore").astype(object)
-    elif pd.api.types.is_datetime64_dtype(s.dtype):
-        out = s.dt.strftime("%Y-%m-%d %H:%M:%S.%f").astype(object).where(s.notna())
-    else:
-        out = _object_as_text(s)
-    return out.fillna(NULL)
-
-
-def _object_as_text(s: pd.Series) -> pd.Series:
-    """Object columns: mostly str (escaped); other Python values converted by type."""
-    notna = s.notna()
-    is_str = s.map(type).eq(str)
-    out = s.where(is_str)
-    out = _escape(out.astype(object)) if is_str.any() else out.astype(object)
-    other = s[notna & ~is_str]
-    if len(other):
-        out.loc[other.index] = _escape(other.map(_value_as_text))
-    return out.where(notna)
 
 
 def _value_as_text(v: object) -> str:
@@ -74,6 +41,83 @@ def _value_as_text(v: object) -> str:
     return str(v)
 
 
+def _typed_texts(s: pd.Series) -> np.ndarray | None:
+    """Texts of a bool, number or timestamp column (None for object columns)."""
+    dtype = s.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        return np.where(s.to_numpy(dtype=bool, na_value=False), "t", "f").astype(object)
+    if pd.api.types.is_integer_dtype(dtype):
+        return s.to_numpy(dtype="int64", na_value=0).astype(str).astype(object)
+    if pd.api.types.is_float_dtype(dtype):
+        floats = s.to_numpy(dtype="float64", na_value=np.nan)
+        return np.array(list(map(repr, floats.tolist())), dtype=object)
+    if isinstance(dtype, pd.DatetimeTZDtype):
+        utc = s.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
+        return np.char.add(np.datetime_as_string(utc, unit="ns"), "Z").astype(object)
+    if pd.api.types.is_datetime64_dtype(dtype):
+        naive = s.to_numpy(dtype="datetime64[ns]")
+        return np.datetime_as_string(naive, unit="us").astype(object)
+    return None
+
+
+def _objects_as_texts(values: np.ndarray, null: np.ndarray) -> np.ndarray:
+    """Object values: str kept, other values converted by type (in place; NULLs left)."""
+    for i in np.flatnonzero(~null):
+        if type(values[i]) is not str:
+            values[i] = _value_as_text(values[i])
+    return values
+
+
+def column_as_copy_text(s: pd.Series) -> list[bytes]:
+    r"""One column as escaped UTF-8 COPY texts, NULL as ``\N``, chosen by dtype.
+
+    Booleans become t/f; integers and floats their decimal text; timestamps ISO 8601
+    (timezone-aware ones in UTC, ``Z``); strings stay as they are; dicts and lists JSON (for
+    jsonb); other objects ``str``. The common case, a column of str and None, is handled
+    without any per-value Python: None is found by one comparison, and a value of any other
+    type makes the join fail, which sends the column through the per-type conversion.
+    """
+    texts = _typed_texts(s)
+    if texts is None:
+        texts = s.to_numpy(dtype=object, copy=True)  # NULLs are overwritten below
+        try:
+            null = np.equal(texts, None)
+            texts[null] = ""
+            escaped = escape_all(texts.tolist())
+        except TypeError:  # NaN, pd.NA, dicts, numbers … among the strings
+            texts = s.to_numpy(dtype=object, copy=True)
+            null = pd.isna(texts)
+            texts = _objects_as_texts(texts, null)
+            texts[null] = ""
+            escaped = escape_all(texts.tolist())
+    else:
+        null = s.isna().to_numpy()
+        texts[null] = ""
+        escaped = escape_all(texts.tolist())
+    if null.any():
+        marked = np.array(escaped, dtype=object)
+        marked[null] = b"\\N"
+        return marked.tolist()
+    return escaped
+
+
+def escape_all(texts: list[str]) -> list[bytes]:
+    """Many texts escaped for COPY and encoded as UTF-8, at once (one join, one split).
+
+    Call it per column: one wide character (an emoji) makes Python widen the whole joined text.
+
+    Raises:
+        ValueError: A text holds a NUL character.
+    """
+    joined = _NUL.join(texts).encode("utf-8")
+    if joined.count(b"\x00") != len(texts) - 1:
+        raise ValueError(_NUL_REFUSED)
+    for char, escaped in _ESCAPES:
+        if char in joined:
+            joined = joined.replace(char, escaped)
+    return joined.split(b"\x00")
+
+
 def encode_copy_text(df: pd.DataFrame) -> bytes:
     """The rows of ``df`` as one COPY text-format payload (UTF-8).
 
@@ -82,9 +126,5 @@ def encode_copy_text(df: pd.DataFrame) -> bytes:
     """
     if df.empty:
         return b""
-    cols = [column_as_text(df[c]) for c in df.columns]
-    line = cols[0].str.cat(cols[1:], sep="\t") if len(cols) > 1 else cols[0]
-    payload = "\n".join(line.tolist()) + "\n"
-    if "\x00" in payload:
-        raise ValueError("a value contains a NUL character; quarantine the row before COPY")
-    return payload.encode("utf-8")
+    columns = [column_as_copy_text(df.iloc[:, i]) for i in range(df.shape[1])]
+    return b"\n".join(map(b"\t".join, zip(*columns, strict=True))) + b"\n"

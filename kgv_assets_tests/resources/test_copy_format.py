@@ -80,3 +80,34 @@ def test_typed_columns(pg: psycopg.Connection) -> None:
         (None, None, None, None),
         (False, -(2**40), 2.0, {"x": ["\\N"]}),
     ]
+
+
+def test_timestamps_and_mixed_objects(pg: psycopg.Connection) -> None:
+    pg.execute(
+        "CREATE TEMP TABLE stamps (tz timestamptz, naive timestamp, d date, o text, n numeric)"
+    )
+    aware = pd.Series(
+        pd.to_datetime(
+            ["2021-03-28 03:30:00.123", None, "2021-10-31 02:30:00"], format="ISO8601"
+        ).tz_localize("Europe/Berlin", ambiguous=[True, True, True])
+    )
+    df = pd.DataFrame(
+        {
+            "tz": aware,
+            "naive": pd.to_datetime(
+                ["1999-12-31 23:59:59.999", "2000-01-01", None], format="ISO8601"
+            ),
+            "d": pd.to_datetime(["1970-06-05", None, "2004-02-29"]),
+            "o": pd.Series(["a\tb", pd.NA, float("nan")], dtype=object),
+            "n": pd.array([250.5, None, 1200.0], dtype="Float64"),
+        }
+    )
+    with pg.transaction():
+        copy_frame(pg, "pg_temp", "stamps", df, ["tz", "naive", "d", "o", "n"])
+    pg.execute("SET TIME ZONE 'UTC'")
+    rows = pg.execute("SELECT tz::text, naive::text, d::text, o, n::text FROM stamps").fetchall()
+    assert rows == [
+        ("2021-03-28 01:30:00.123+00", "1999-12-31 23:59:59.999", "1970-06-05", "a\tb", "250.5"),
+        (None, "2000-01-01 00:00:00", None, None, None),
+        ("2021-10-31 00:30:00+00", None, "2004-02-29", None, "1200.0"),
+    ]
