@@ -8,6 +8,7 @@ the schema are quarantined with every reason (lazy validation) instead of failin
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 
@@ -47,6 +48,26 @@ def _calendar_ok(s: pd.Series) -> pd.Series:
     )
 
 
+@functools.cache
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+def fullmatch(s: pd.Series, pattern: str) -> pd.Series:
+    """``s.str.fullmatch(pattern)`` for str values, with a C-level pass first.
+
+    ``all(map(regex.fullmatch, values))`` runs without Python bytecode per value; only when a
+    value does not match (or is not a str) does pandas mark each value.
+    """
+    regex = _compiled(pattern)
+    try:
+        if all(map(regex.fullmatch, s.tolist())):
+            return pd.Series(True, index=s.index)
+    except TypeError:
+        pass
+    return s.str.fullmatch(regex)
+
+
 def is_legacy_datetime(s: pd.Series) -> pd.Series:
     """True where a text is a real SQL Server datetime (1753-01-01 … 9999-12-31), vectorised.
 
@@ -54,9 +75,11 @@ def is_legacy_datetime(s: pd.Series) -> pd.Series:
     pandas' nanosecond range (9999-12-31, 1753-01-01) or cannot read go through the exact
     regex-and-calendar check.
     """
-    text = s.dropna()
-    shaped = text.str.fullmatch(_DATETIME)
-    parsed = pd.to_datetime(text.where(shaped), format="ISO8601", errors="coerce")
+    text = s.dropna() if s.hasnans else s
+    shaped = fullmatch(text, _DATETIME)
+    parsed = pd.to_datetime(
+        text if shaped.all() else text.where(shaped), format="ISO8601", errors="coerce"
+    )
     fast = parsed.notna()
     slow = text[shaped & ~fast]
     result = pd.Series(True, index=s.index)
@@ -67,42 +90,92 @@ def is_legacy_datetime(s: pd.Series) -> pd.Series:
 
 
 def _is_int32(s: pd.Series) -> pd.Series:
-    ok = s.str.fullmatch(_INT)
+    ok = fullmatch(s, _INT)
     n = pd.to_numeric(s.where(ok), errors="coerce")
     return ok & n.between(*_INT32)
 
 
-def _without(pattern: str) -> Callable[[pd.Series], pd.Series]:
+class _JoinedText:
+    """The joined text of the last column looked at: both character checks of a column use it.
+
+    Remembers the Series object itself (not its id), so a hit is always the same values.
+    """
+
+    def __init__(self) -> None:
+        self._last: tuple[pd.Series | None, str] = (None, "")
+
+    def __call__(self, s: pd.Series) -> str:
+        last = self._last
+        if last[0] is s:
+            return last[1]
+        try:
+            text = "".join(s.tolist())  # pandera hands checks the non-NULL values only
+        except TypeError:
+            text = "".join(s.dropna().tolist())
+        self._last = (s, text)
+        return text
+
+
+_joined_text = _JoinedText()
+
+
+def _without(pattern: str, absent: Callable[[str], bool]) -> Callable[[pd.Series], pd.Series]:
     """A check that the values contain no match of ``pattern``.
 
-    Such characters are rare: one scan of the column's joined text (in C) finds whether any is
-    there, and only then is each value looked at.
+    Such characters are rare: one C-level test of the column's joined text (``absent``) finds
+    that none is there, and only otherwise is each value looked at.
     """
     regex = re.compile(pattern)
 
     def check(s: pd.Series) -> pd.Series:
-        if not regex.search("".join(s.dropna())):
+        if absent(_joined_text(s)):
             return pd.Series(True, index=s.index)
         return ~s.str.contains(regex)
 
     return check
 
 
+def _no_nul(text: str) -> bool:
+    return "\x00" not in text
+
+
+def _no_surrogate(text: str) -> bool:
+    """Strict UTF-8 encodes every code point but the surrogates (invalid bytes read back)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _not_longer_than(limit: int) -> Callable[[pd.Series], pd.Series]:
+    """A check that no value is longer than ``limit`` characters (C-level scan first)."""
+
+    def check(s: pd.Series) -> pd.Series:
+        try:
+            if max(map(len, s.tolist()), default=0) <= limit:
+                return pd.Series(True, index=s.index)
+        except TypeError:
+            pass
+        return s.str.len() <= limit
+
+    return check
+
+
 def _checks(column: Column) -> list[pa.Check]:
     checks = [
-        pa.Check(_without("\x00"), name="NUL byte (PostgreSQL text cannot hold U+0000)"),
-        pa.Check(_without("[\ud800-\udfff]"), name="not valid UTF-8"),
+        pa.Check(_without("\x00", _no_nul), name="NUL byte (PostgreSQL text cannot hold U+0000)"),
+        pa.Check(_without("[\ud800-\udfff]", _no_surrogate), name="not valid UTF-8"),
     ]
     if column.kind == "uid":
-        checks.append(pa.Check(lambda s: s.str.fullmatch(_UID), name="not a uniqueidentifier"))
+        checks.append(pa.Check(lambda s: fullmatch(s, _UID), name="not a uniqueidentifier"))
     elif column.kind == "int":
         checks.append(pa.Check(_is_int32, name="not an int (32-bit integer)"))
     elif column.kind == "datetime":
         checks.append(pa.Check(is_legacy_datetime, name="not a datetime"))
     else:
-        limit = column.length
         checks.append(
-            pa.Check(lambda s: s.str.len() <= limit, name=f"longer than {column.tsql_type}")
+            pa.Check(_not_longer_than(column.length or 0), name=f"longer than {column.tsql_type}")
         )
     return checks
 
@@ -123,17 +196,98 @@ def legacy_schema(table: Table) -> pa.DataFrameSchema:
 LEGACY_SCHEMAS: dict[str, pa.DataFrameSchema] = {t.name: legacy_schema(t) for t in TABLES}
 
 
+NOT_NULL = "NULL in a NOT NULL column"
+
+
+def _screenable(schema: pa.DataFrameSchema) -> bool:
+    """Whether row failures come only from NULLs and plain column checks (see screened_reasons)."""
+    if schema.checks or schema.unique or schema.coerce or schema.index is not None:
+        return False
+    return all(
+        not (c.coerce or c.unique or c.regex)
+        and all(k.groupby is None and not k.element_wise and k.ignore_na for k in c.checks)
+        for c in schema.columns.values()
+    )
+
+
+def _run(check: pa.Check, values: pd.Series) -> object:
+    """A check's own function on non-NULL values, as pandera's backend calls it.
+
+    Calling the Check object would repeat pandera's per-call bookkeeping (dropping NULLs,
+    collecting failure cases) for every check of every column: most of the validation time.
+    """
+    function = getattr(check, "_check_fn", None)
+    if function is None:  # another pandera: go through its public call
+        return check(values).check_output
+    return function(values, **getattr(check, "_check_kwargs", {}))
+
+
+def _identifier(check: pa.Check) -> str:
+    """The check as pandera names it in its failure cases (error, else name)."""
+    if check.error is not None:
+        return str(check.error)
+    return str(check.name if check.name is not None else check)
+
+
+def screened_reasons(df: pd.DataFrame, schema: pa.DataFrameSchema) -> pd.Series | None:
+    """``failure_reasons`` computed by running the schema's checks directly, vectorised.
+
+    What pandera's lazy validation does per column, without its per-check bookkeeping (most
+    of the validation time): NULLs fail a NOT NULL column; each check gets the column's
+    non-NULL values and fails where its result is false; the reason is ``column: check``.
+    None when the schema or a check does anything else (coercion, groupby, element-wise or
+    dataframe checks, a check that raises or returns no Series): then pandera decides.
+    """
+    if not _screenable(schema):
+        return None
+    positions: list[np.ndarray] = []
+    texts: list[str] = []
+    for name, column in schema.columns.items():
+        if name not in df.columns:
+            return None
+        s = df[name]
+        null = s.isna().to_numpy()
+        if not column.nullable and null.any():
+            positions.append(np.flatnonzero(null))
+            texts.append(f"{name}: {NOT_NULL}")
+        present = np.flatnonzero(~null)
+        values = s.iloc[present] if len(present) < len(s) else s  # as pandera: no NULLs
+        for check in column.checks:
+            try:
+                out = _run(check, values)
+                if not isinstance(out, pd.Series) or not out.index.equals(values.index):
+                    return None
+                passed = out.to_numpy(dtype=bool)
+            except Exception:  # pandera reports a failing check as its own error
+                return None
+            if not passed.all():
+                positions.append(present[~passed])
+                texts.append(f"{name}: {_identifier(check)}")
+    if not positions:
+        return pd.Series([], dtype=object)
+    rows = np.concatenate(positions)
+    text = pd.Series(np.repeat(np.array(texts, dtype=object), [len(p) for p in positions]))
+    return text.groupby(df.index[rows].to_numpy()).agg(lambda x: sorted(set(x)))
+
+
 def failure_reasons(df: pd.DataFrame, schema: pa.DataFrameSchema) -> pd.Series:
     """The rules each failing row of ``df`` breaks: a sorted list per row label, failing rows only.
 
     Reasons name the column and the rule, never the value (legacy data is personal data).
+    Computed by ``screened_reasons`` where the schema allows, else by pandera's validation.
     """
+    reasons = screened_reasons(df, schema)
+    return pandera_reasons(df, schema) if reasons is None else reasons
+
+
+def pandera_reasons(df: pd.DataFrame, schema: pa.DataFrameSchema) -> pd.Series:
+    """``failure_reasons`` by pandera's lazy validation of every row (the reference)."""
     try:
         schema.validate(df, lazy=True)
     except pa.errors.SchemaErrors as err:
         cases = err.failure_cases
         cases = cases[cases["index"].notna()]
-        check = cases["check"].astype(str).replace({"not_nullable": "NULL in a NOT NULL column"})
+        check = cases["check"].astype(str).replace({"not_nullable": NOT_NULL})
         text = cases["column"].astype(str) + ": " + check
         return text.groupby(cases["index"].to_numpy()).agg(lambda x: sorted(set(x)))
     return pd.Series([], dtype=object)
