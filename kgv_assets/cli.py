@@ -107,7 +107,9 @@ def report_command(write: bool) -> None:
 
     instance = dg.DagsterInstance.get()
     with psycopg.connect(_env("KGV_PG_URL"), autocommit=True) as conn:
-        report = build_report(conn, instance, check_specs(defs().get_repository_def()))
+        report = build_report(
+            conn, instance, check_specs(defs().resolve_implicit_global_asset_job_def())
+        )
     click.echo(render_terminal(report))
     if write:
         files = write_report(report, report_directory(instance.root_directory))

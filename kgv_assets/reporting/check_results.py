@@ -24,14 +24,14 @@ _RUNNING = {
 }
 
 
-def check_specs(repository: dg.RepositoryDefinition) -> list[dg.AssetCheckSpec]:
-    """Every asset check of the code location, ordered by check key.
+def check_specs(job: dg.JobDefinition) -> list[dg.AssetCheckSpec]:
+    """The asset checks a job knows, ordered by check key.
 
     Args:
-        repository: ``context.repository_def`` in an asset, or
-            ``Definitions.get_repository_def()`` outside a run.
+        job: ``context.job_def`` in an asset (full_migration selects every asset, so every
+            check), or ``Definitions.resolve_implicit_global_asset_job_def()`` outside a run.
     """
-    graph = repository.asset_graph
+    graph = job.asset_layer.asset_graph
     keys = sorted(graph.asset_check_keys, key=lambda k: k.to_user_string())
     return [graph.get_check_spec(k) for k in keys]
 

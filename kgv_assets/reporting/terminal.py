@@ -10,15 +10,19 @@ from kgv_assets.reporting.model import MigrationReport
 from kgv_assets.reporting.summary import format_table
 
 
-def _rows(head: tuple[str, ...], rows: list[tuple[object, ...]], widths: tuple[int, ...]) -> str:
+def _rows(head: tuple[str, ...], rows: list[tuple[object, ...]]) -> str:
+    """A fixed-width table sized to its content; the last column (a count) right-aligned."""
+    if not rows:
+        return "none"
+    widths = [max(len(str(r[i])) for r in [head, *rows]) + 2 for i in range(len(head))]
+
     def line(cells: tuple[object, ...]) -> str:
-        return "".join(
-            f"{c!s:<{w}}" if i < len(widths) - 1 else f"{c!s:>{w}}"
-            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        *first, last = (str(c) for c in cells)
+        return "".join(f"{c:<{w}}" for c, w in zip(first, widths, strict=False)) + (
+            f"{last:>{widths[-1]}}"
         )
 
-    rule = "-" * sum(widths)
-    return "\n".join([line(head), rule, *map(line, rows)]) if rows else "none"
+    return "\n".join([line(head), "-" * sum(widths), *map(line, rows)])
 
 
 def render_terminal(report: MigrationReport) -> str:
@@ -41,7 +45,6 @@ def render_terminal(report: MigrationReport) -> str:
         _rows(
             ("table", "stage", "reason", "rows"),
             [(r.source_table, r.stage, r.reason, r.rows) for r in report.reasons],
-            (26, 11, 60, 8),
         ),
         "",
         "rule outcomes (loaded; value did not convert, kept raw in legacy)",
@@ -51,7 +54,6 @@ def render_terminal(report: MigrationReport) -> str:
                 (o.target_table, o.legacy_column, ", ".join(o.target_columns) or "-", o.rows)
                 for o in report.rule_outcomes
             ],
-            (30, 26, 22, 8),
         ),
         "",
         "asset checks (latest results)",
@@ -66,7 +68,6 @@ def render_terminal(report: MigrationReport) -> str:
                 )
                 for c in report.checks
             ],
-            (62, 18, 10, 18),
         ),
         "",
         f"verdict: {v.level}",

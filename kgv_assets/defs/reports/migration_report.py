@@ -75,7 +75,7 @@ def migration_report(
     """Collect the figures, judge them, write HTML and JSON."""
     with postgres.connection() as conn:
         report = build_report(
-            conn, context.instance, check_specs(context.repository_def), context.run.run_id
+            conn, context.instance, check_specs(context.job_def), context.run.run_id
         )
     directory = report_directory(context.instance.root_directory, config.directory)
     files = write_report(report, directory)
