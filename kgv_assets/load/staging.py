@@ -4,7 +4,9 @@ Per chunk streamed from the source: hash each row's content, validate the chunk 
 table's legacy pandera schema (lazy), COPY the valid rows into ``staging."<Table>"`` and put the
 others into the quarantine with their reasons. The whole load is one transaction: the
 partitions' old rows and old quarantine entries are deleted first, so a (re)load is idempotent
-and a failed load leaves the previous state untouched.
+and a failed load leaves the previous state untouched. The same transaction records the
+source fingerprints of the loaded partitions (``kgv_assets.sync.store``: what incremental sync
+compares against).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from kgv_assets.legacy.schemas import LEGACY_SCHEMAS, failure_reasons
 from kgv_assets.load import accounting, quarantine
 from kgv_assets.resources.legacy_source import LegacySourceResource
 from kgv_assets.resources.postgres import copy_frame, qualified
+from kgv_assets.sync.store import record_fingerprints
 from kgv_assets.transform.hashing import row_hash
 
 SCHEMA = "staging"
@@ -128,6 +131,8 @@ def stage_table(
     rejected: dict[str, int] = {}
     reason_counts: list[pd.Series] = []
     schema = LEGACY_SCHEMAS[table.name]
+    # Taken before the read: a change made during the read is seen by the next comparison.
+    fingerprints = source.fingerprints(table)
     with conn.transaction():
         conn.execute(staging_ddl(table))
         _clear(conn, table, keys)
@@ -167,6 +172,7 @@ def stage_table(
             seconds=result.seconds,
             run_id=run_id,
         )
+        record_fingerprints(conn, table.name, fingerprints, keys, run_id)
     if reason_counts:
         result.reasons = pd.concat(reason_counts).groupby(level=0).sum().sort_values()
     return result

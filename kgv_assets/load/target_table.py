@@ -8,6 +8,8 @@ duplicate``. The table's own transformation then converts the rest and may rejec
 example orphans); the target pandera schema catches what would break a domain or constraint,
 with every reason (lazy validation). Survivors are merged into the target (see
 ``load.target``) and the reconciliation row proves source = loaded + quarantined per partition.
+A load of some partitions also reloads the partitions that share keys with them (a row that
+moved to another year, duplicates): ``partitions_sharing_keys``.
 """
 
 from __future__ import annotations
@@ -132,6 +134,47 @@ def duplicate_reasons(chunk: pd.DataFrame) -> pd.Series:
     )
 
 
+def partitions_sharing_keys(
+    conn: psycopg.Connection, loader: TableLoader, keys: Sequence[str] | None
+) -> list[str] | None:
+    """``keys`` plus every partition holding a row whose key a partition of ``keys`` holds.
+
+    A key's rows are one unit across partitions: a row whose date moved to another year is
+    staged in its new partition while its old partition may still be staged (the two
+    partitions can run in either order), and duplicates are ranked across partitions. So a
+    load of some partitions also reloads the partitions where their keys occur: staged in the
+    loaded partitions, or loaded/quarantined under them last time. Loading the two years of a
+    moved row in either order then ends with the row once, under its new year.
+    """
+    source = table(loader.mapping.source)
+    key_rule = [r for r in loader.mapping.rules if r.target in loader.mapping.key]
+    if (
+        keys is None
+        or source.primary_key is None
+        or len(key_rule) != 1
+        or key_rule[0].source != source.primary_key
+    ):
+        return None if keys is None else list(keys)
+    staged = sql.Identifier(STAGING, source.name)
+    query = sql.SQL(
+        "SELECT DISTINCT s.{p} FROM {staged} s WHERE s.{p} <> ALL(%(keys)s) AND ("
+        " s.{pk} IN (SELECT {pk} FROM {staged} WHERE {p} = ANY(%(keys)s))"
+        " OR s.{pk} IN (SELECT {tk} FROM {target} WHERE {tp} = ANY(%(keys)s))"
+        " OR s.{pk}::text IN (SELECT source_key FROM migration.rejected_rows"
+        "  WHERE source_table = %(table)s AND stage IN ('transform', 'target')"
+        "  AND partition = ANY(%(keys)s) AND source_key IS NOT NULL))"
+    ).format(
+        p=sql.Identifier(PARTITION_COLUMN),
+        pk=sql.Identifier(source.primary_key),
+        staged=staged,
+        tk=sql.Identifier(key_rule[0].target),
+        target=sql.Identifier("kgv", loader.mapping.target),
+        tp=sql.Identifier(PARTITION),
+    )
+    found = conn.execute(query, {"keys": list(keys), "table": source.name}).fetchall()
+    return sorted({*keys, *(k for (k,) in found)})
+
+
 def load_target_table(
     conn: psycopg.Connection,
     loader: TableLoader,
@@ -149,6 +192,7 @@ def load_target_table(
     rejected: dict[str, int] = {}
     reason_counts: list[pd.Series] = []
     with conn.transaction():
+        keys = partitions_sharing_keys(conn, loader, keys)
         quarantine.clear(conn, source, ["transform", "target"], keys)
         loader.prepare(conn)
         writer = TargetWriter(conn, mapping.target, columns, mapping.key)

@@ -1,0 +1,145 @@
+"""Which partitions changed: the source's fingerprints against what was loaded (pure functions).
+
+The *baseline* of a partition is what its target was loaded from: the fingerprint recorded by
+the staging load (``migration.partition_fingerprints``). A partition loaded before fingerprints
+were recorded has only its row count (``migration.reconciliation``): it counts as changed when
+the count differs, and a content change with the same count waits for the partition's next
+load or the weekly validation. A table never loaded at all is left to ``full_migration``
+(initial loads are not the sync's job).
+
+A partition is changed when its fingerprint differs from the baseline — rows inserted, updated
+or deleted, including rows that moved to another year (both years differ) — or when it appears
+or disappears in the source. The sensor additionally skips what it already requested
+(its cursor holds the fingerprints it last saw).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from kgv_assets.legacy.catalogue import TABLES
+from kgv_assets.legacy.fingerprint import Fingerprint
+from kgv_assets.partitions import sort_partition_keys
+
+CURSOR_VERSION = 1
+
+Fingerprints = dict[str, dict[str, Fingerprint]]
+"""Per legacy table name, per partition key: the fingerprint."""
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """What each partition was loaded from: its fingerprint, or only its row count."""
+
+    fingerprints: Fingerprints = field(default_factory=dict)
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def covers(self, table: str) -> bool:
+        """Whether anything is known about ``table`` (else it was never migrated)."""
+        return table in self.fingerprints or table in self.counts
+
+    def keys(self, table: str) -> set[str]:
+        """The partitions of ``table`` a load recorded."""
+        return set(self.fingerprints.get(table, {})) | set(self.counts.get(table, {}))
+
+    def differs(self, table: str, key: str, current: Fingerprint | None) -> bool:
+        """Whether partition ``key`` of ``table`` differs from what was loaded.
+
+        A recorded fingerprint is compared whole; a partition loaded before fingerprints were
+        recorded is compared by its row count; a partition never loaded differs if it has rows.
+        """
+        stored = self.fingerprints.get(table, {}).get(key)
+        if stored is not None:
+            return stored != current
+        count = self.counts.get(table, {}).get(key)
+        if count is not None:
+            return count != (current.rows if current else 0)
+        return current is not None
+
+
+@dataclass(frozen=True)
+class Changes:
+    """The changed partitions of the partitioned tables, and the changed reference tables."""
+
+    partitions: dict[str, list[str]] = field(default_factory=dict)
+    reference_tables: list[str] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.partitions or self.reference_tables)
+
+    @property
+    def partition_keys(self) -> list[str]:
+        """Every changed partition key, in reading order."""
+        return sort_partition_keys({k for keys in self.partitions.values() for k in keys})
+
+    def describe(self) -> str:
+        """One line for logs: tables and partition keys only."""
+        parts = [f"{t} [{', '.join(keys)}]" for t, keys in sorted(self.partitions.items())]
+        parts += self.reference_tables
+        return "; ".join(parts) or "no changes"
+
+
+def detect_changes(
+    current: Fingerprints,
+    baseline: Baseline,
+    *,
+    seen: Fingerprints | None = None,
+    unfinished: Mapping[str, set[str]] | None = None,
+) -> Changes:
+    """The partitions to reload.
+
+    Args:
+        current: The source's fingerprints now, per table and partition.
+        baseline: What the target was loaded from.
+        seen: Fingerprints already acted on (the sensor's cursor): a partition whose current
+            fingerprint equals the one seen is not requested again. None: no such filter.
+        unfinished: Partitions staged but whose target load did not finish: reloaded too.
+    """
+    partitions: dict[str, list[str]] = {}
+    reference: list[str] = []
+    for t in TABLES:
+        if not baseline.covers(t.name):
+            continue
+        now = current.get(t.name, {})
+        keys = set(now) | baseline.keys(t.name)
+        changed = {k for k in keys if baseline.differs(t.name, k, now.get(k))}
+        changed |= set((unfinished or {}).get(t.name, set()))
+        if seen is not None and t.name in seen:
+            changed = {k for k in changed if seen[t.name].get(k) != now.get(k)}
+        if not changed:
+            continue
+        if t.is_partitioned:
+            partitions[t.name] = sort_partition_keys(changed)
+        else:
+            reference.append(t.name)
+    return Changes(partitions, reference)
+
+
+def partition_keys_in(current: Fingerprints) -> set[str]:
+    """Every partition key of the partitioned tables in ``current``."""
+    return {k for t in TABLES if t.is_partitioned for k in current.get(t.name, {})}
+
+
+def encode_cursor(fingerprints: Fingerprints, tick: int) -> str:
+    """The sensor's cursor: compact JSON ``{"v", "tick", "fp": {table: {key: [n, hi, lo]}}}``."""
+    body = {
+        "v": CURSOR_VERSION,
+        "tick": tick,
+        "fp": {t: {k: f.as_list() for k, f in sorted(p.items())} for t, p in fingerprints.items()},
+    }
+    return json.dumps(body, separators=(",", ":"), sort_keys=True)
+
+
+def decode_cursor(cursor: str | None) -> tuple[Fingerprints | None, int]:
+    """Inverse of ``encode_cursor``; (None, 0) for no cursor or one of another version."""
+    if not cursor:
+        return None, 0
+    body = json.loads(cursor)
+    if body.get("v") != CURSOR_VERSION:
+        return None, 0
+    fingerprints = {
+        t: {k: Fingerprint.from_list(v) for k, v in p.items()} for t, p in body["fp"].items()
+    }
+    return fingerprints, int(body.get("tick", 0))

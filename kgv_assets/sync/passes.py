@@ -1,0 +1,114 @@
+"""One synchronisation pass: fingerprint the source, compare, plan the runs — and run them.
+
+Two entry points share it. The sensor (``legacy_changes_sensor``) evaluates a pass on every
+tick and hands the run requests to the daemon; its cursor holds the fingerprints it last saw, so
+a change is requested once. The ``incremental_migration`` job (and ``kgv migrate
+incremental``) evaluates a pass without a cursor — against what was loaded, plus partitions
+whose target load did not finish — and executes the runs in process, one after the other: the
+daemon-free path.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import dagster as dg
+import psycopg
+
+from kgv_assets.legacy.catalogue import TABLES
+from kgv_assets.partitions import sort_partition_keys
+from kgv_assets.resources.legacy_source import LegacySourceResource
+from kgv_assets.sync.changes import (
+    Changes,
+    Fingerprints,
+    decode_cursor,
+    detect_changes,
+    encode_cursor,
+    partition_keys_in,
+)
+from kgv_assets.sync.runs import run_requests
+from kgv_assets.sync.store import loaded_baseline, unfinished_partitions
+
+PARENT_RUN_TAG = "kgv/sync_parent_run"
+
+
+def source_fingerprints(source: LegacySourceResource) -> Fingerprints:
+    """The source's fingerprints of every legacy table: one aggregate query per table."""
+    return {t.name: source.fingerprints(t) for t in TABLES}
+
+
+@dataclass(frozen=True)
+class SyncPass:
+    """What one pass found and what it asks for."""
+
+    changes: Changes
+    new_partitions: list[str]
+    run_requests: list[dg.RunRequest]
+    cursor: str
+    fingerprint_seconds: float
+
+
+def evaluate_pass(
+    source: LegacySourceResource,
+    conn: psycopg.Connection,
+    *,
+    known_partitions: Sequence[str],
+    repository: dg.RepositoryDefinition,
+    cursor: str | None = None,
+    retry_unfinished: bool = False,
+) -> SyncPass:
+    """Fingerprint the source, compare with the baseline, and plan the runs.
+
+    Args:
+        source: The legacy source.
+        conn: A connection to the target PostgreSQL (read only here).
+        known_partitions: The registered partition keys, in the instance's order.
+        repository: The code location (to resolve asset selections).
+        cursor: The sensor's cursor (fingerprints already acted on); None: compare with what
+            was loaded only.
+        retry_unfinished: Also reload partitions whose target load did not finish.
+    """
+    started = time.perf_counter()
+    current = source_fingerprints(source)
+    seconds = time.perf_counter() - started
+    seen, tick = decode_cursor(cursor)
+    changes = detect_changes(
+        current,
+        loaded_baseline(conn),
+        seen=seen,
+        unfinished=unfinished_partitions(conn) if retry_unfinished else None,
+    )
+    known = list(known_partitions)
+    new = sort_partition_keys(partition_keys_in(current) - set(known))
+    requests = run_requests(
+        changes, [*known, *new], repository, key_prefix=f"tick{tick + 1}" if cursor else None
+    )
+    return SyncPass(changes, new, requests, encode_cursor(current, tick + 1), seconds)
+
+
+def execute_in_process(
+    job: dg.JobDefinition,
+    requests: Sequence[dg.RunRequest],
+    instance: dg.DagsterInstance,
+    parent_run_id: str | None = None,
+) -> Iterator[dg.ExecuteInProcessResult]:
+    """Execute run requests one after the other in this process (no daemon, no queue).
+
+    Stops at the first failed run: later runs (the dependents' reload) build on it.
+    """
+    for request in requests:
+        tags = dict(request.tags)
+        if parent_run_id:
+            tags[PARENT_RUN_TAG] = parent_run_id
+        result = job.execute_in_process(
+            instance=instance,
+            asset_selection=list(request.asset_selection or []),
+            partition_key=request.partition_key,
+            tags=tags,
+            raise_on_error=False,
+        )
+        yield result
+        if not result.success:
+            return
