@@ -12,7 +12,7 @@ SEED   ?= 42
 DEMO_DB := .demo/kgv_demo.sqlite
 STAMP  := $(VENV)/.installed
 
-.PHONY: help setup demo test ui monitor lint format bench clean lock
+.PHONY: help setup demo test ui monitor lint format bench clean lock screenshots
 
 help: ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -40,6 +40,10 @@ demo: $(STAMP) $(DEMO_DB) ## generate the demo source and run the full migration
 test: $(STAMP) ## run the whole test suite (installs what the tests need)
 	docker/install-system-packages.sh base browser monitoring
 	$(ENV) pytest -q
+
+screenshots: $(STAMP) ## the README's UI screenshots (docs/*.png) from the dashboard browser tests
+	docker/install-system-packages.sh base browser
+	KGV_SCREENSHOTS_DIR=$(CURDIR)/docs $(ENV) pytest -q -m browser kgv_assets_tests/defs/test_dashboard.py
 
 ui: $(STAMP) $(DEMO_DB) ## the Dagster UI and daemon on the demo (http://127.0.0.1:3000)
 	$(ENV) kgv partitions sync

@@ -40,7 +40,8 @@ th,td{border:1px solid #d0d7de;padding:4px 8px;text-align:left;vertical-align:to
 th{background:#eaeef2}td.n{text-align:right;font-variant-numeric:tabular-nums}
 .FAIL{color:#cf222e;font-weight:600}.WARN{color:#9a6700;font-weight:600}.INFO{color:#57606a}
 .pill{display:inline-block;color:#fff;border-radius:10px;padding:0 8px;font-size:12px}
-svg{background:#fff;border:1px solid #d0d7de;border-radius:6px}
+svg{background:#fff;border:1px solid #d0d7de;border-radius:6px;max-width:100%;
+ height:auto}
 svg text{font:12px system-ui,sans-serif;fill:#1f2328}
 details summary{cursor:pointer;margin:8px 0}.bad{background:#ffebe9}
 @media print{body{background:#fff}details{display:block}}
@@ -75,9 +76,10 @@ def bar_chart(items: Sequence[tuple[str, int]], colour: str) -> str:
     label_width = min(600, 12 + 7 * max(len(label) for label, _ in items))
     top = max(n for _, n in items) or 1
     width = label_width + bar_max + 80
+    height = row * len(items) + 8
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{row * len(items) + 8}"'
-        f' role="img">'
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}"'
+        f' viewBox="0 0 {width} {height}" role="img">'
     ]
     for i, (label, n) in enumerate(items):
         y = 4 + i * row
@@ -239,7 +241,7 @@ def render_html(report: MigrationReport) -> str:
                 f"{report.identities_checked - len(report.accounting_failures):,}"
                 f" of {report.identities_checked:,}",
             ),
-            ("asset checks", f"{passed} passed · {failed} failed · {len(report.checks)}"),
+            ("asset checks", f"{passed} passed · {failed} failed of {len(report.checks)}"),
         )
     )
     outcomes = _table(
