@@ -23,6 +23,7 @@ from kgv_assets.reporting.files import report_directory, write_report
 from kgv_assets.reporting.summary import format_table, summary
 from kgv_assets.reporting.terminal import render_terminal
 from kgv_assets.resources.legacy_source import LegacySourceResource
+from kgv_assets.sync.operate import INCREMENTAL_JOB, VALIDATE_JOB, migrate_full, run_job
 from kgv_assets.transform.tables.document import render
 from kgv_assets.transform.tables.registry import LOADERS
 
@@ -116,6 +117,36 @@ def report_command(write: bool) -> None:
         click.echo(f"written: {files.html} and {files.json}")
     if report.verdict.failed:
         raise SystemExit(1)
+
+
+@main.group()
+def migrate() -> None:
+    """Run the migration's jobs on this Dagster instance (DAGSTER_HOME), as the UI would."""
+
+
+def _finish(result: dg.ExecuteInProcessResult) -> None:
+    status = "succeeded" if result.success else "FAILED"
+    click.echo(f"{result.job_def.name}: run {result.run_id} {status}")
+    if not result.success:
+        raise SystemExit(1)
+
+
+@migrate.command("full")
+def migrate_full_command() -> None:
+    """Register the source's partitions, then full_migration over all of them (one run)."""
+    _finish(migrate_full(dg.DagsterInstance.get(), _source()))
+
+
+@migrate.command("incremental")
+def migrate_incremental_command() -> None:
+    """Reload only the partitions whose source fingerprint changed (incremental_migration)."""
+    _finish(run_job(INCREMENTAL_JOB, dg.DagsterInstance.get()))
+
+
+@migrate.command("validate")
+def migrate_validate_command() -> None:
+    """Run every asset check over all partitions (the validate job); fails on an ERROR."""
+    _finish(run_job(VALIDATE_JOB, dg.DagsterInstance.get()))
 
 
 @main.command("mapping")
