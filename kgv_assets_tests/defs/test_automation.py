@@ -40,6 +40,7 @@ def test_automation_is_defined_and_off_by_default() -> None:
     for job in ("incremental_migration", REFRESH_JOB, "full_migration", "validate"):
         assert repository.has_job(job)
     assert repository.get_job("incremental_migration").tags[RUN_KIND_TAG] == "sync"
+    assert repository.get_job("full_migration").tags[RUN_KIND_TAG] == "migration"
 
 
 def test_runs_with_the_run_kind_tag_are_queued_one_at_a_time() -> None:
