@@ -8,11 +8,15 @@ therefore unpartitioned and check the partitions of the run instead: its partiti
 partition-range tags, or every partition when the run has none. Each result says which in its
 ``scope`` metadata and breaks its figures down per partition.
 
+Steps. The checks of one table run in one step (a multi-asset check over one connection):
+a hundred one-check steps would cost more in orchestration than the checks take.
+
 Result. The outcome's verdict, severity and one-line summary, its figures as numbers, its
 tables as table metadata and its sample keys (keys only, never personal data).
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 
 import dagster as dg
 import pandas as pd
@@ -60,13 +64,17 @@ def _table(frame: pd.DataFrame) -> dg.TableMetadataValue:
     )
 
 
-def check_result(outcome: Outcome, scope: list[str] | None) -> dg.AssetCheckResult:
+def check_result(
+    outcome: Outcome, scope: list[str] | None, key: dg.AssetCheckKey
+) -> dg.AssetCheckResult:
     """The Dagster result of an outcome: verdict, severity, summary and readable metadata."""
     metadata: dict[str, object] = {"scope": scope_label(scope), **outcome.figures}
     metadata.update({name: _table(frame) for name, frame in outcome.tables.items()})
     if outcome.samples:
         metadata["sample_keys"] = dg.MetadataValue.json(outcome.samples)
     return dg.AssetCheckResult(
+        asset_key=key.asset_key,
+        check_name=key.name,
         passed=outcome.passed,
         severity=dg.AssetCheckSeverity(outcome.severity),
         description=outcome.summary,
@@ -74,35 +82,67 @@ def check_result(outcome: Outcome, scope: list[str] | None) -> dg.AssetCheckResu
     )
 
 
-def table_check(
-    asset: dg.AssetKey,
-    name: str,
-    description: str,
-    evaluate: Evaluate,
-    *,
-    partitioned: bool,
-    blocking: bool,
-) -> dg.AssetChecksDefinition:
-    """An asset check that runs ``evaluate`` on the target database for the run's partitions.
+@dataclass(frozen=True)
+class Check:
+    """One check of a table: its name (a predicate), what it checks, how, and if it blocks.
 
-    Args:
-        asset: The checked asset.
-        name: The check's name, a predicate.
+    Attributes:
+        name: The check's name.
         description: What it checks, for the UI.
         evaluate: (connection, legacy source, partitions or None) → Outcome.
-        partitioned: Whether the asset is partitioned (else the whole table is checked).
         blocking: Whether an ERROR failure stops the assets downstream (and fails the run).
     """
 
-    @dg.asset_check(asset=asset, name=name, description=description, blocking=blocking)
-    def _check(
+    name: str
+    description: str
+    evaluate: Evaluate
+    blocking: bool
+
+
+def table_checks(
+    asset: dg.AssetKey, checks: Sequence[Check], *, partitioned: bool
+) -> dg.AssetChecksDefinition:
+    """The checks of one table asset, run together in one step (one connection).
+
+    Any subset can run (``can_subset``). A check that raises does not keep the others of the
+    table from reporting; the step fails with the first error after all have run.
+
+    Args:
+        asset: The checked asset.
+        checks: Its checks.
+        partitioned: Whether the asset is partitioned (else the whole table is checked).
+    """
+    by_key = {dg.AssetCheckKey(asset, c.name): c for c in checks}
+
+    @dg.multi_asset_check(
+        name=f"{asset.to_python_identifier()}_checks",
+        specs=[
+            dg.AssetCheckSpec(c.name, asset=asset, description=c.description, blocking=c.blocking)
+            for c in checks
+        ],
+        can_subset=True,
+    )
+    def _checks(
         context: dg.AssetCheckExecutionContext,
         postgres: PostgresResource,
         legacy_source: LegacySourceResource,
-    ) -> dg.AssetCheckResult:
+    ) -> Iterator[dg.AssetCheckResult]:
         scope = run_partitions(context, partitioned)
+        errors: list[tuple[str, Exception]] = []
         with postgres.connection() as conn:
-            outcome = evaluate(conn, legacy_source, scope)
-        return check_result(outcome, scope)
+            for key, check in by_key.items():
+                if key not in context.selected_asset_check_keys:
+                    continue
+                try:
+                    outcome = check.evaluate(conn, legacy_source, scope)
+                except Exception as error:  # reported below, after the other checks ran
+                    errors.append((check.name, error))
+                    continue
+                yield check_result(outcome, scope, key)
+        if errors:
+            names = ", ".join(name for name, _ in errors)
+            raise RuntimeError(f"{asset.to_user_string()}: checks could not run: {names}") from (
+                errors[0][1]
+            )
 
-    return _check
+    return _checks

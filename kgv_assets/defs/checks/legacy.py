@@ -7,7 +7,7 @@ same run. (The content, key and rule checks run on the target tables, where the 
 import dagster as dg
 import psycopg
 
-from kgv_assets.defs.checks.factory import table_check
+from kgv_assets.defs.checks.factory import Check, table_checks
 from kgv_assets.legacy.catalogue import TABLES, Table
 from kgv_assets.resources.legacy_source import LegacySourceResource
 from kgv_assets.validation import reconciliation
@@ -23,16 +23,17 @@ def staged_reconciled(table: Table) -> dg.AssetChecksDefinition:
     ) -> Outcome:
         return reconciliation.reconcile(conn, ledger, legacy.partition_counts(table), scope)
 
-    return table_check(
-        dg.AssetKey(["legacy", table.name]),
+    check = Check(
         f"{table.name.lower()}_reconciled",
         f"Per partition: legacy {table.name} rows (counted by the source) = rows in "
         f'staging."{table.name}" + rows the legacy schema quarantined, and '
         "migration.reconciliation records exactly these numbers. Blocking: no target table is "
         "built from a staging load that does not reconcile.",
         evaluate,
-        partitioned=table.is_partitioned,
         blocking=True,
+    )
+    return table_checks(
+        dg.AssetKey(["legacy", table.name]), [check], partitioned=table.is_partitioned
     )
 
 

@@ -9,7 +9,7 @@ non-zero); WARN checks flag dirty legacy data the migration kept.
 import dagster as dg
 import psycopg
 
-from kgv_assets.defs.checks.factory import table_check
+from kgv_assets.defs.checks.factory import Check, table_checks
 from kgv_assets.resources.legacy_source import LegacySourceResource
 from kgv_assets.validation import content, integrity, reconciliation, rules
 from kgv_assets.validation.outcome import Outcome
@@ -19,7 +19,7 @@ from kgv_assets.validation.rules import Rule
 REPORTING_VIEWS = (("kgv", "waiting_list_stats"), ("kgv", "applications_per_year_status"))
 
 
-def _reconciled(spec: TableChecks) -> dg.AssetChecksDefinition:
+def _reconciled(spec: TableChecks) -> Check:
     ledger, source = spec.ledger, spec.source
     assert ledger is not None and source is not None
 
@@ -28,19 +28,17 @@ def _reconciled(spec: TableChecks) -> dg.AssetChecksDefinition:
     ) -> Outcome:
         return reconciliation.reconcile(conn, ledger, legacy.partition_counts(source), scope)
 
-    return table_check(
-        dg.AssetKey(["kgv", spec.name]),
+    return Check(
         f"{spec.name}_reconciled",
         f"Per partition: legacy {source.name} rows (counted by the source) = rows in "
         f"kgv.{spec.name} + rows in migration.rejected_rows, and migration.reconciliation "
         "records exactly these numbers. Blocking: nothing downstream runs on a failure.",
         evaluate,
-        partitioned=source.is_partitioned,
         blocking=True,
     )
 
 
-def _matches_source(spec: TableChecks) -> dg.AssetChecksDefinition:
+def _matches_source(spec: TableChecks) -> Check:
     how, source = spec.content, spec.source
     assert how is not None and source is not None
 
@@ -51,69 +49,59 @@ def _matches_source(spec: TableChecks) -> dg.AssetChecksDefinition:
         loaded = content.loaded_hashes(conn, how, scope)
         return content.compare_hashes(hashes, loaded, keyed=how.target_key is not None)
 
-    return table_check(
-        dg.AssetKey(["kgv", spec.name]),
+    return Check(
         f"{spec.name}_matches_source",
         f"The source partitions of legacy {source.name} are re-read and every row's content "
         f"hash (the staging hash code) is found in kgv.{spec.name}.legacy_hash or in the "
         "quarantine: missing, changed and extra rows are counted, with example keys.",
         evaluate,
-        partitioned=source.is_partitioned,
         blocking=True,
     )
 
 
-def _keys_unique(spec: TableChecks) -> dg.AssetChecksDefinition:
+def _keys_unique(spec: TableChecks) -> Check:
     table = spec.table
-    return table_check(
-        dg.AssetKey(["kgv", spec.name]),
+    return Check(
         f"{spec.name}_keys_unique",
         f"No two rows of kgv.{spec.name} share their key ({', '.join(table.key)}).",
         lambda conn, _legacy, scope: integrity.duplicate_keys(conn, table, scope),
-        partitioned=bool(spec.source and spec.source.is_partitioned),
         blocking=True,
     )
 
 
-def _references_resolve(spec: TableChecks) -> dg.AssetChecksDefinition:
+def _references_resolve(spec: TableChecks) -> Check:
     table, foreign_keys = spec.table, spec.foreign_keys
     refs = ", ".join(f"{fk.column} → kgv.{fk.parent}" for fk in foreign_keys)
-    return table_check(
-        dg.AssetKey(["kgv", spec.name]),
+    return Check(
         f"{spec.name}_references_resolve",
         f"No orphans in kgv.{spec.name}: every non-NULL reference finds its row ({refs}).",
         lambda conn, _legacy, scope: integrity.orphans(conn, table, foreign_keys, scope),
-        partitioned=bool(spec.source and spec.source.is_partitioned),
         blocking=True,
     )
 
 
-def _values_converted(spec: TableChecks) -> dg.AssetChecksDefinition:
+def _values_converted(spec: TableChecks) -> Check:
     table = spec.table
-    return table_check(
-        dg.AssetKey(["kgv", spec.name]),
+    return Check(
         f"{spec.name}_values_converted",
         f"Legacy values that did not convert are NULL in their kgv.{spec.name} column and kept "
         "raw in `legacy`: counted per legacy column (WARN — dirty legacy data, nothing lost).",
         lambda conn, _legacy, scope: rules.unconverted_values(conn, table, scope),
-        partitioned=bool(spec.source and spec.source.is_partitioned),
         blocking=False,
     )
 
 
-def _rule(spec: TableChecks, rule: Rule) -> dg.AssetChecksDefinition:
+def _rule(spec: TableChecks, rule: Rule) -> Check:
     table = spec.table
-    return table_check(
-        dg.AssetKey(["kgv", spec.name]),
+    return Check(
         rule.name,
         f"{rule.description} ({rule.severity})",
         lambda conn, _legacy, scope: rule.evaluate(conn, table, scope),
-        partitioned=bool(spec.source and spec.source.is_partitioned),
         blocking=rule.severity == "ERROR",
     )
 
 
-def checks_of(spec: TableChecks) -> list[dg.AssetChecksDefinition]:
+def checks_of(spec: TableChecks) -> dg.AssetChecksDefinition:
     """Every check declared for one target table."""
     checks = []
     if spec.source is not None:
@@ -122,18 +110,24 @@ def checks_of(spec: TableChecks) -> list[dg.AssetChecksDefinition]:
     if spec.foreign_keys:
         checks.append(_references_resolve(spec))
     checks += [_rule(spec, rule) for rule in spec.rules]
-    return checks
+    return table_checks(
+        dg.AssetKey(["kgv", spec.name]),
+        checks,
+        partitioned=bool(spec.source and spec.source.is_partitioned),
+    )
 
 
-reporting_views_current = table_check(
+reporting_views_current = table_checks(
     dg.AssetKey(["kgv", "reporting_views"]),
-    "reporting_views_current",
-    "The materialized reporting views hold exactly what their queries return now.",
-    lambda conn, _legacy, _scope: integrity.views_current(conn, REPORTING_VIEWS),
+    [
+        Check(
+            "reporting_views_current",
+            "The materialized reporting views hold exactly what their queries return now.",
+            lambda conn, _legacy, _scope: integrity.views_current(conn, REPORTING_VIEWS),
+            blocking=True,
+        )
+    ],
     partitioned=False,
-    blocking=True,
 )
 
-defs = dg.Definitions(
-    asset_checks=[reporting_views_current, *(c for s in TABLE_CHECKS for c in checks_of(s))]
-)
+defs = dg.Definitions(asset_checks=[reporting_views_current, *map(checks_of, TABLE_CHECKS)])
