@@ -1,22 +1,30 @@
 """Shared fixtures: disposable PostgreSQL databases on the real server, and demo sources.
 
 The server is the one ``docker/with-env.sh`` found (KGV_PG_URL), or 127.0.0.1:5432. Each
-fixture creates its own database and drops it afterwards; nothing is mocked.
+fixture creates its own database and drops it afterwards; nothing is mocked. ``migrated`` is
+one full migration of the demo source per test module; tests that break data on purpose do it
+in a ``copy_database`` of it (or in a transaction they roll back).
 """
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+import dagster as dg
 import psycopg
 import pytest
 from psycopg import sql
 
 SERVER_URL = os.environ.get("KGV_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _url_for(dbname: str) -> str:
@@ -41,6 +49,21 @@ def create_database(prefix: str) -> str:
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
     return url
+
+
+def copy_database(url: str, prefix: str) -> str:
+    """A new database copied from the one at ``url`` (nobody may be connected to it)."""
+    copy = create_database(prefix)
+    name = psycopg.conninfo.conninfo_to_dict(copy)["dbname"]
+    template = psycopg.conninfo.conninfo_to_dict(url)["dbname"]
+    with psycopg.connect(_admin_url(), autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE {}").format(sql.Identifier(str(name))))
+        conn.execute(
+            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                sql.Identifier(str(name)), sql.Identifier(str(template))
+            )
+        )
+    return copy
 
 
 def drop_database(url: str) -> None:
@@ -75,3 +98,98 @@ def demo_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("demo") / "kgv_demo.sqlite"
     generate(path, scale=0.02, seed=7)
     return path
+
+
+def run_full_migration(instance: dg.DagsterInstance, source_url: str) -> dg.ExecuteInProcessResult:
+    """Register the source's partitions and run full_migration over all of them in one run."""
+    from kgv_assets.definitions import defs
+    from kgv_assets.partitions import all_partitions_tags, register_partition_keys
+    from kgv_assets.resources.legacy_source import LegacySourceResource
+
+    register_partition_keys(instance, LegacySourceResource(url=source_url).partition_keys())
+    job = defs().resolve_job_def("full_migration")
+    return job.execute_in_process(instance=instance, tags=all_partitions_tags(instance))
+
+
+@dataclass
+class Migrated:
+    """A database after one full migration of the demo source, with its Dagster instance."""
+
+    instance: dg.DagsterInstance
+    url: str
+    source_url: str
+    result: dg.ExecuteInProcessResult | None = None
+
+    def point_env(self, mp: pytest.MonkeyPatch, url: str | None = None) -> None:
+        """Point KGV_PG_URL (at ``url``, e.g. a copy, else this database) and the source here."""
+        mp.setenv("KGV_PG_URL", url or self.url)
+        mp.setenv("KGV_SOURCE_URL", self.source_url)
+        mp.setenv("KGV_SOURCE_SCHEMA", "")
+
+
+@contextmanager
+def migrate_demo(demo_source: Path) -> Iterator[Migrated]:
+    """``full_migration`` of the demo source into a fresh database on a test instance.
+
+    The environment points at them only during the migration; the database is dropped on exit.
+    """
+    url = create_database("kgv_migrated")
+    try:
+        with dg.instance_for_test() as instance:
+            migrated = Migrated(instance, url, f"sqlite:///{demo_source}")
+            with pytest.MonkeyPatch.context() as mp:
+                migrated.point_env(mp)
+                migrated.result = run_full_migration(instance, migrated.source_url)
+            assert migrated.result.success
+            yield migrated
+    finally:
+        drop_database(url)
+
+
+@pytest.fixture(scope="module")
+def migrated(demo_source: Path) -> Iterator[Migrated]:
+    """One full migration per test module, the environment pointing at it for the module.
+
+    Treat it as read-only, or undo what you change.
+    """
+    with migrate_demo(demo_source) as done, pytest.MonkeyPatch.context() as mp:
+        done.point_env(mp)
+        yield done
+
+
+@pytest.fixture(scope="session")
+def shared_migration(demo_source: Path) -> Iterator[Migrated]:
+    """One full migration for the whole session, shared by the tests that use it.
+
+    They only read it, copy it (``copy_database``) or change it in a transaction they roll
+    back. The environment is not left pointing at it: use ``point_env`` around Dagster runs.
+    """
+    with migrate_demo(demo_source) as done:
+        yield done
+
+
+def dagster_env(home: Path, pg_url: str, source_url: str) -> dict[str, str]:
+    """The environment of a ``dagster`` command on a real instance (dagster.yaml) in ``home``.
+
+    Run and event storage are in PostgreSQL (``pg_url``, schema public), as in production.
+    """
+    home.mkdir(parents=True, exist_ok=True)
+    if not (home / "dagster.yaml").exists():
+        (home / "dagster.yaml").symlink_to(ROOT / "dagster.yaml")
+    return {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "KGV_PG_URL": pg_url,
+        "KGV_SOURCE_URL": source_url,
+        "KGV_SOURCE_SCHEMA": "",
+    }
+
+
+def dagster_job_execute(
+    env: dict[str, str], job: str, tags: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    """Run ``dagster job execute`` the way the README shows, in a subprocess."""
+    cmd = ["dagster", "job", "execute", "-m", "kgv_assets.definitions", "-j", job]
+    if tags:
+        cmd += ["--tags", json.dumps(tags)]
+    return subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True, timeout=900)

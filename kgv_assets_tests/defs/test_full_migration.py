@@ -1,60 +1,36 @@
 """The full migration on the demo data: every row accounted for, rules applied, reruns idle.
 
 Runs the ``full_migration`` job in process over all partitions (one run), against a fresh
-PostgreSQL database with PostGIS and the SQLite demo source.
+PostgreSQL database with PostGIS and the SQLite demo source (the ``migrated`` fixture: one
+migration for the module).
 """
 
 from __future__ import annotations
 
 import hashlib
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
-import dagster as dg
 import psycopg
 import pytest
 from psycopg import sql
 
-from kgv_assets.definitions import defs
 from kgv_assets.legacy.catalogue import TABLES
 from kgv_assets.legacy.demo_data import KNOWN_APPLICANT
-from kgv_assets.partitions import all_partitions_tags, register_partition_keys
 from kgv_assets.resources.legacy_source import LegacySourceResource
 from kgv_assets.transform.tables.registry import LOADERS
+from kgv_assets_tests.conftest import Migrated, run_full_migration
 
 pytestmark = pytest.mark.slow
 TARGET_OF = {c.mapping.source: c.mapping.target for c in LOADERS}
-
-
-def run_full_migration(instance: dg.DagsterInstance, source_url: str) -> dg.ExecuteInProcessResult:
-    """Register the source's partitions and run full_migration over all of them in one run."""
-    register_partition_keys(instance, LegacySourceResource(url=source_url).partition_keys())
-    job = defs().resolve_job_def("full_migration")
-    return job.execute_in_process(instance=instance, tags=all_partitions_tags(instance))
-
-
-@pytest.fixture
-def migrated(
-    pg_url: str, demo_source: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[tuple[dg.DagsterInstance, str]]:
-    monkeypatch.setenv("KGV_PG_URL", pg_url)
-    monkeypatch.setenv("KGV_SOURCE_URL", f"sqlite:///{demo_source}")
-    monkeypatch.setenv("KGV_SOURCE_SCHEMA", "")
-    with dg.instance_for_test() as instance:
-        result = run_full_migration(instance, f"sqlite:///{demo_source}")
-        assert result.success
-        yield instance, pg_url
 
 
 def _count_by(conn: psycopg.Connection, query: sql.Composable, params=()) -> dict[str, int]:
     return {k: n for k, n in conn.execute(query, params).fetchall()}
 
 
-def test_every_legacy_row_is_loaded_or_quarantined(
-    migrated: tuple[dg.DagsterInstance, str], demo_source: Path
-) -> None:
-    _, url = migrated
+def test_every_legacy_row_is_loaded_or_quarantined(migrated: Migrated, demo_source: Path) -> None:
+    url = migrated.url
     source = LegacySourceResource(url=f"sqlite:///{demo_source}")
     with psycopg.connect(url) as conn:
         for t in TABLES:
@@ -92,8 +68,8 @@ def test_every_legacy_row_is_loaded_or_quarantined(
         assert bad == (0,)
 
 
-def test_rules_are_applied(migrated: tuple[dg.DagsterInstance, str], demo_source: Path) -> None:
-    _, url = migrated
+def test_rules_are_applied(migrated: Migrated, demo_source: Path) -> None:
+    url = migrated.url
     with psycopg.connect(url) as conn:
         known = conn.execute(
             "SELECT count(*) FROM kgv.applications WHERE first_name = %s AND last_name = %s",
@@ -164,10 +140,8 @@ def _snapshot(url: str) -> dict[str, str]:
     return out
 
 
-def test_a_second_run_changes_nothing(
-    migrated: tuple[dg.DagsterInstance, str], demo_source: Path
-) -> None:
-    instance, url = migrated
+def test_a_second_run_changes_nothing(migrated: Migrated, demo_source: Path) -> None:
+    instance, url = migrated.instance, migrated.url
     before = _snapshot(url)
     assert run_full_migration(instance, f"sqlite:///{demo_source}").success
     assert _snapshot(url) == before

@@ -6,9 +6,7 @@ a real PostgreSQL target and a SQLite demo source.
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,36 +23,20 @@ from kgv_assets.partitions import (
     register_partition_keys,
 )
 from kgv_assets.resources.legacy_source import LegacySourceResource
+from kgv_assets_tests.conftest import dagster_env as make_env
+from kgv_assets_tests.conftest import dagster_job_execute as execute
 
-ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
 def dagster_env(pg_url: str, demo_source: Path, tmp_path: Path) -> Iterator[dict[str, str]]:
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").symlink_to(ROOT / "dagster.yaml")
-    env = {
-        **os.environ,
-        "DAGSTER_HOME": str(home),
-        "KGV_PG_URL": pg_url,
-        "KGV_SOURCE_URL": f"sqlite:///{demo_source}",
-        "KGV_SOURCE_SCHEMA": "",
-    }
-    yield env
+    yield make_env(tmp_path / "dagster_home", pg_url, f"sqlite:///{demo_source}")
 
 
 def _instance(env: dict[str, str]) -> dg.DagsterInstance:
     os.environ["KGV_PG_URL"] = env["KGV_PG_URL"]
     return dg.DagsterInstance.from_config(env["DAGSTER_HOME"])
-
-
-def execute(env: dict[str, str], job: str, tags: dict[str, str]) -> subprocess.CompletedProcess:
-    """Run ``dagster job execute`` the way the README shows."""
-    cmd = ["dagster", "job", "execute", "-m", "kgv_assets.definitions", "-j", job]
-    cmd += ["--tags", json.dumps(tags)]
-    return subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True, timeout=900)
 
 
 def _staged(url: str, name: str) -> dict[str, int]:
