@@ -8,6 +8,7 @@ counts, reasons and rules (see ``model``).
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
@@ -46,6 +47,11 @@ svg text{font:12px system-ui,sans-serif;fill:#1f2328}
 details summary{cursor:pointer;margin:8px 0}.bad{background:#ffebe9}
 @media print{body{background:#fff}details{display:block}}
 """
+
+
+def _ident(text: str) -> str:
+    """An escaped identifier that may wrap after ``_``, ``/`` and ``:`` (long check names)."""
+    return re.sub(r"([_/:])", r"\1<wbr>", escape(text))
 
 
 def _n(value: float) -> str:
@@ -135,9 +141,9 @@ def _checks(checks: Sequence[CheckFigure]) -> str:
         )
         rows.append(
             "<tr>"
-            f"<td>{escape(c.asset_key)}</td><td>{escape(c.check_name)}</td><td>{_status(c)}</td>"
+            f"<td>{_ident(c.asset_key)}</td><td>{_ident(c.check_name)}</td><td>{_status(c)}</td>"
             f"<td>{escape(c.severity or '—')}</td><td>{'yes' if c.blocking else 'no'}</td>"
-            f'<td class="n">{parts}</td><td>{escape(figures)}</td><td>{when}</td>'
+            f'<td class="n">{parts}</td><td>{_ident(figures)}</td><td>{when}</td>'
             f"<td>{escape((c.run_id or '—')[:8])}</td></tr>"
         )
     head = "".join(
