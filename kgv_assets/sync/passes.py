@@ -15,11 +15,11 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import dagster as dg
-import psycopg
 
 from kgv_assets.legacy.catalogue import TABLES
-from kgv_assets.partitions import sort_partition_keys
+from kgv_assets.partitions import legacy_year, sort_partition_keys
 from kgv_assets.resources.legacy_source import LegacySourceResource
+from kgv_assets.resources.postgres import PostgresResource
 from kgv_assets.sync.changes import (
     Changes,
     Fingerprints,
@@ -52,10 +52,10 @@ class SyncPass:
 
 def evaluate_pass(
     source: LegacySourceResource,
-    conn: psycopg.Connection,
-    *,
-    known_partitions: Sequence[str],
+    postgres: PostgresResource,
+    instance: dg.DagsterInstance,
     repository: dg.RepositoryDefinition,
+    *,
     cursor: str | None = None,
     retry_unfinished: bool = False,
 ) -> SyncPass:
@@ -63,8 +63,8 @@ def evaluate_pass(
 
     Args:
         source: The legacy source.
-        conn: A connection to the target PostgreSQL (read only here).
-        known_partitions: The registered partition keys, in the instance's order.
+        postgres: The target PostgreSQL (only read here).
+        instance: The Dagster instance (its registered partitions, in their order).
         repository: The code location (to resolve asset selections).
         cursor: The sensor's cursor (fingerprints already acted on); None: compare with what
             was loaded only.
@@ -74,13 +74,14 @@ def evaluate_pass(
     current = source_fingerprints(source)
     seconds = time.perf_counter() - started
     seen, tick = decode_cursor(cursor)
-    changes = detect_changes(
-        current,
-        loaded_baseline(conn),
-        seen=seen,
-        unfinished=unfinished_partitions(conn) if retry_unfinished else None,
-    )
-    known = list(known_partitions)
+    with postgres.connection() as conn:
+        changes = detect_changes(
+            current,
+            loaded_baseline(conn),
+            seen=seen,
+            unfinished=unfinished_partitions(conn) if retry_unfinished else None,
+        )
+    known = list(instance.get_dynamic_partitions(legacy_year.name))
     new = sort_partition_keys(partition_keys_in(current) - set(known))
     requests = run_requests(
         changes, [*known, *new], repository, key_prefix=f"tick{tick + 1}" if cursor else None

@@ -44,15 +44,9 @@ def legacy_changes_sensor(
     postgres: PostgresResource,
 ) -> dg.SensorResult:
     """One tick: compare, register new partitions, request runs, remember what was seen."""
-    known = context.instance.get_dynamic_partitions(legacy_year.name)
-    with postgres.connection() as conn:
-        found = evaluate_pass(
-            legacy_source,
-            conn,
-            known_partitions=known,
-            repository=context.repository_def,
-            cursor=context.cursor,
-        )
+    found = evaluate_pass(
+        legacy_source, postgres, context.instance, context.repository_def, cursor=context.cursor
+    )
     context.log.info(
         "fingerprinted the source in %.1f s; %s; new partitions: %s",
         found.fingerprint_seconds,
@@ -86,15 +80,9 @@ def sync_changed_partitions(
     from kgv_assets.definitions import defs  # the code location this op runs in (lazy import)
 
     repository = defs().get_repository_def()
-    known = context.instance.get_dynamic_partitions(legacy_year.name)
-    with postgres.connection() as conn:
-        found = evaluate_pass(
-            legacy_source,
-            conn,
-            known_partitions=known,
-            repository=repository,
-            retry_unfinished=True,
-        )
+    found = evaluate_pass(
+        legacy_source, postgres, context.instance, repository, retry_unfinished=True
+    )
     register_partition_keys(context.instance, set(found.new_partitions))
     seconds, described = found.fingerprint_seconds, found.changes.describe()
     context.log.info("fingerprinted the source in %.1f s; %s", seconds, described)
