@@ -13,12 +13,19 @@ by the table's key in three set-based statements:
 A second run of unchanged data therefore changes nothing (and the audit trail records
 nothing). Into an empty table the rows are COPied directly, with auditing switched off for
 that transaction (``SET LOCAL kgv.audit = 'off'``): the initial bulk load is not a change.
+That bulk load also defers what PostgreSQL would otherwise do row by row (``BulkLoad``): the
+table's secondary indexes are dropped and built again after the COPY, its foreign keys are
+dropped and added again (one validating join instead of a lookup per row), and the audit
+triggers, which would collect every row in their transition tables only to ignore them, are
+disabled. All of it happens inside the load's transaction: a failed load rolls it back, and
+other sessions never see the table without its indexes or constraints.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 import psycopg
@@ -60,6 +67,87 @@ def is_empty(conn: psycopg.Connection, table: str) -> bool:
     return bool(row and row[0])
 
 
+_ON_ONLY = re.compile(r" ON ONLY ")
+
+
+@dataclass
+class BulkLoad:
+    """What a bulk load into an empty table defers to the end of its transaction.
+
+    Only the table's owner (a member of ``kgv_owner``) may do this; for anyone else
+    ``begin`` defers nothing and the load runs as it would without it.
+    """
+
+    table: sql.Composed
+    indexes: list[str] = field(default_factory=list)
+    foreign_keys: list[tuple[str, str]] = field(default_factory=list)
+    triggers: list[str] = field(default_factory=list)
+
+    @classmethod
+    def begin(cls, conn: psycopg.Connection, schema: str, table: str) -> BulkLoad:
+        """Drop the secondary indexes and foreign keys and disable the audit triggers."""
+        name = f"{schema}.{table}"
+        target = sql.Identifier(schema, table)
+        deferred = cls(target)
+        owner = conn.execute(
+            "SELECT pg_has_role(current_user, relowner, 'USAGE') FROM pg_class"
+            " WHERE oid = %s::regclass",
+            (name,),
+        ).fetchone()
+        if not (owner and owner[0]):
+            return deferred
+        # Indexes that back no constraint (primary keys and UNIQUE stay: they are the rules).
+        for index, definition in conn.execute(
+            "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i"
+            " JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = %s::regclass"
+            " AND NOT EXISTS (SELECT FROM pg_constraint k WHERE k.conindid = i.indexrelid)"
+            " ORDER BY c.relname",
+            (name,),
+        ).fetchall():
+            # A partitioned table's index is listed ON ONLY the parent; rebuilt, it recurses.
+            deferred.indexes.append(_ON_ONLY.sub(" ON ", definition, count=1))
+            conn.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(schema, index)))
+        for constraint, definition in conn.execute(
+            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint"
+            " WHERE conrelid = %s::regclass AND contype = 'f' AND conparentid = 0"
+            " ORDER BY conname",
+            (name,),
+        ).fetchall():
+            deferred.foreign_keys.append((constraint, definition))
+            conn.execute(
+                sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(
+                    target, sql.Identifier(constraint)
+                )
+            )
+        for (trigger,) in conn.execute(
+            "SELECT tgname FROM pg_trigger WHERE tgrelid = %s::regclass AND NOT tgisinternal"
+            " AND tgenabled <> 'D' AND tgname LIKE 'audit%%' ORDER BY tgname",
+            (name,),
+        ).fetchall():
+            deferred.triggers.append(trigger)
+            conn.execute(
+                sql.SQL("ALTER TABLE {} DISABLE TRIGGER {}").format(target, sql.Identifier(trigger))
+            )
+        return deferred
+
+    def finish(self, conn: psycopg.Connection) -> None:
+        """Build the indexes, add (and so validate) the foreign keys, enable the triggers."""
+        for definition in self.indexes:
+            conn.execute(definition.encode())  # type: ignore[call-overload]  # from the catalog
+        for constraint, definition in self.foreign_keys:
+            conn.execute(
+                sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} {}").format(
+                    self.table, sql.Identifier(constraint), sql.SQL(definition)
+                )
+            )
+        for trigger in self.triggers:
+            conn.execute(
+                sql.SQL("ALTER TABLE {} ENABLE TRIGGER {}").format(
+                    self.table, sql.Identifier(trigger)
+                )
+            )
+
+
 class TargetWriter:
     """Collects the chunks of one load, then merges them into the target in one transaction.
 
@@ -81,8 +169,12 @@ class TargetWriter:
         self.key = list(key)
         self.rows = 0
         self.bulk = is_empty(conn, table)
+        self._deferred: BulkLoad | None = None
         if self.bulk:
             conn.execute("SET LOCAL kgv.audit = 'off'")
+            # Sorts for the index builds and the foreign key validation in memory.
+            conn.execute("SET LOCAL maintenance_work_mem = '256MB'")
+            self._deferred = BulkLoad.begin(conn, SCHEMA, table)
             self._into = (SCHEMA, table)
         else:
             conn.execute(
@@ -101,8 +193,10 @@ class TargetWriter:
         self.rows += copy_frame(self.conn, *self._into, frame, self.columns)
 
     def merge(self, partition_keys: Sequence[str] | None) -> MergeCounts:
-        """Merge what was added into the target (no-op for the bulk path)."""
+        """Merge what was added into the target (bulk path: build what was deferred)."""
         if self.bulk:
+            if self._deferred is not None:
+                self._deferred.finish(self.conn)
             return MergeCounts(self.rows, 0, 0)
         target = sql.Identifier(SCHEMA, self.table)
         where_partition = (

@@ -1,0 +1,144 @@
+"""The bulk load into an empty target table: deferred indexes, foreign keys and audit triggers.
+
+Real PostgreSQL with the target schema applied: after a bulk load every index, foreign key and
+trigger is back exactly as the schema defines it (also on the range-partitioned history), a
+row breaking a foreign key still fails the load (and the rollback restores everything), the
+bulk load is not audited, and a later merge is.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import psycopg
+import pytest
+
+from kgv_assets.load.target import BulkLoad, TargetWriter
+from kgv_assets.schema_migrations import apply_sql_files
+
+USER_COLUMNS = ["id", "first_name", "is_active", "legacy", "legacy_hash", "legacy_partition"]
+LOGIN_COLUMNS = ["id", "login_name", "user_id", "legacy", "legacy_hash", "legacy_partition"]
+
+
+def _uid(i: int) -> str:
+    return f"00000000-0000-0000-0000-{i:012d}"
+
+
+def _catalog(conn: psycopg.Connection, table: str) -> dict[str, object]:
+    """What a bulk load must leave as it was: indexes, foreign keys, triggers (and states)."""
+    return {
+        "indexes": conn.execute(
+            "SELECT c.relname, pg_get_indexdef(i.indexrelid), i.indisvalid FROM pg_index i"
+            " JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = %s::regclass"
+            " ORDER BY 1",
+            (table,),
+        ).fetchall(),
+        "partition_indexes": conn.execute(
+            "SELECT count(*) FROM pg_inherits h JOIN pg_index i ON i.indexrelid = h.inhrelid"
+            " WHERE h.inhparent IN (SELECT indexrelid FROM pg_index WHERE indrelid = %s::regclass)",
+            (table,),
+        ).fetchone(),
+        "foreign_keys": conn.execute(
+            "SELECT conname, pg_get_constraintdef(oid), convalidated FROM pg_constraint"
+            " WHERE conrelid = %s::regclass AND contype = 'f' ORDER BY 1",
+            (table,),
+        ).fetchall(),
+        "triggers": conn.execute(
+            "SELECT tgname, tgenabled FROM pg_trigger WHERE tgrelid = %s::regclass"
+            " AND NOT tgisinternal ORDER BY 1",
+            (table,),
+        ).fetchall(),
+    }
+
+
+@pytest.fixture
+def target(pg: psycopg.Connection) -> psycopg.Connection:
+    apply_sql_files(pg)
+    return pg
+
+
+def _users(n: int) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "id": [_uid(i) for i in range(n)],
+            "first_name": [f"Name {i}" for i in range(n)],
+            "is_active": [True] * n,
+            "legacy": [None] * n,
+            "legacy_hash": list(range(n)),
+            "legacy_partition": ["all"] * n,
+        }
+    )
+
+
+@pytest.mark.parametrize("table", ["kgv.applications", "kgv.application_history"])
+def test_deferred_objects_come_back_as_defined(target: psycopg.Connection, table: str) -> None:
+    before = _catalog(target, table)
+    assert before["indexes"] and before["foreign_keys"] and before["triggers"]
+    schema, name = table.split(".")
+    with target.transaction():
+        deferred = BulkLoad.begin(target, schema, name)
+        during = _catalog(target, table)
+        assert len(during["indexes"]) < len(before["indexes"])
+        assert during["foreign_keys"] == []
+        assert {state for _, state in during["triggers"]} == {"D"}
+        deferred.finish(target)
+    assert _catalog(target, table) == before
+
+
+def test_bulk_load_then_merge(target: psycopg.Connection) -> None:
+    before = {t: _catalog(target, t) for t in ("kgv.users", "kgv.identifiers")}
+    with target.transaction():
+        writer = TargetWriter(target, "users", USER_COLUMNS, ["id"])
+        assert writer.bulk
+        writer.add(_users(3))
+        assert writer.merge(None).inserted == 3
+    with target.transaction():
+        writer = TargetWriter(target, "identifiers", LOGIN_COLUMNS, ["id"])
+        writer.add(
+            pd.DataFrame(
+                {
+                    "id": [_uid(10), _uid(11)],
+                    "login_name": ["a", "b"],
+                    "user_id": [_uid(0), None],
+                    "legacy": [None, None],
+                    "legacy_hash": [1, 2],
+                    "legacy_partition": ["all", "all"],
+                }
+            )
+        )
+        writer.merge(None)
+    assert {t: _catalog(target, t) for t in before} == before
+    assert target.execute("SELECT count(*) FROM audit.log").fetchone() == (0,)
+
+    changed = _users(4)
+    changed.loc[1, "first_name"] = "Renamed"
+    with target.transaction():
+        writer = TargetWriter(target, "users", USER_COLUMNS, ["id"])
+        assert not writer.bulk
+        writer.add(changed)
+        counts = writer.merge(None)
+    assert (counts.inserted, counts.updated, counts.deleted) == (1, 1, 0)
+    audited = target.execute(
+        "SELECT operation, count(*) FROM audit.log WHERE table_name = 'kgv.users' GROUP BY 1"
+    ).fetchall()
+    assert sorted(audited) == [("INSERT", 1), ("UPDATE", 1)], "the merge is audited"
+
+
+def test_a_broken_foreign_key_fails_the_bulk_load(target: psycopg.Connection) -> None:
+    before = _catalog(target, "kgv.identifiers")
+    with pytest.raises(psycopg.errors.ForeignKeyViolation), target.transaction():
+        writer = TargetWriter(target, "identifiers", LOGIN_COLUMNS, ["id"])
+        writer.add(
+            pd.DataFrame(
+                {
+                    "id": [_uid(1)],
+                    "login_name": ["a"],
+                    "user_id": [_uid(99)],
+                    "legacy": [None],
+                    "legacy_hash": [1],
+                    "legacy_partition": ["all"],
+                }
+            )
+        )
+        writer.merge(None)
+    assert target.execute("SELECT count(*) FROM kgv.identifiers").fetchone() == (0,)
+    assert _catalog(target, "kgv.identifiers") == before
