@@ -5,8 +5,9 @@ freshness policies on the tables); ``full_migration`` with every check included 
 of them except the WARN checks that flag the dirt planted in the demo data, and those report
 counts and sample keys; a failed blocking reconciliation keeps the downstream assets from
 running; ``validate`` runs only checks, in process and through the real CLI (exit code 0, and
-non-zero on an ERROR failure in the partitions it selects); and no name of a known applicant
-reaches the Dagster event log.
+non-zero on an ERROR failure in the partitions it selects); materializations report the columns
+PostgreSQL has and ``column_schema_change`` compares runs, not partitions; and no name of a
+known applicant reaches the Dagster event log.
 """
 
 from __future__ import annotations
@@ -21,9 +22,15 @@ import psycopg
 import pytest
 
 from kgv_assets.definitions import defs
+from kgv_assets.defs.checks.schema import partitioned_schema_checks
 from kgv_assets.legacy.catalogue import TABLES
 from kgv_assets.legacy.demo_data import KNOWN_APPLICANT
-from kgv_assets.partitions import all_partitions_tags, register_partition_keys
+from kgv_assets.partitions import (
+    RANGE_END_TAG,
+    RANGE_START_TAG,
+    all_partitions_tags,
+    register_partition_keys,
+)
 from kgv_assets.resources.legacy_source import LegacySourceResource
 from kgv_assets.transform.tables.registry import LOADERS
 from kgv_assets_tests.conftest import (
@@ -251,3 +258,51 @@ def test_no_known_name_reaches_the_event_log(
     runs = {r.job_name for r in migrated.instance.get_runs()}
     assert {"full_migration", "validate"} <= runs
     assert _mentions(migrated.instance) == []
+
+
+def test_materializations_report_the_columns_postgresql_has(migrated: Migrated) -> None:
+    assert migrated.result is not None
+    schemas = {
+        e.asset_key.to_user_string(): e.metadata["dagster/column_schema"].value
+        for e in (m.materialization for m in migrated.result.get_asset_materialization_events())
+        if "dagster/column_schema" in e.metadata
+    }
+    assert {f"kgv/{t}" for t in LOADED} | {f"legacy/{t.name}" for t in TABLES} <= set(schemas)
+    columns = {c.name: c for c in schemas["kgv/applications"].columns}
+    assert columns["email"].type == "kgv.email_address"
+    assert columns["legacy_hash"].type == "bigint"
+    assert not columns["legacy_hash"].constraints.nullable
+    assert columns["email"].description and "an_EMail" in columns["email"].description
+
+
+def _table(*names: str) -> dg.AssetsDefinition:
+    """Asset ``table`` (two partitions) whose materializations report columns ``names``."""
+
+    @dg.asset(name="table", partitions_def=dg.StaticPartitionsDefinition(["a", "b"]))
+    def table() -> dg.MaterializeResult:
+        schema = dg.TableSchema(columns=[dg.TableColumn(n, "text") for n in names])
+        return dg.MaterializeResult(metadata={"dagster/column_schema": schema})
+
+    return table
+
+
+def test_column_schema_change_compares_the_last_two_runs() -> None:
+    check = partitioned_schema_checks([dg.AssetKey("table")])
+    tags = {RANGE_START_TAG: "a", RANGE_END_TAG: "b"}
+
+    def run(*names: str) -> dg.AssetCheckEvaluation:
+        table = _table(*names)
+        assert dg.materialize([table], instance=instance, tags=tags).success
+        result = dg.materialize(
+            [table, check], instance=instance, selection=dg.AssetSelection.all_asset_checks()
+        )
+        (evaluation,) = result.get_asset_check_evaluations()
+        return evaluation
+
+    with dg.instance_for_test() as instance:
+        first = run("id", "name")
+        assert first.passed and first.metadata["runs_compared"].value == 1
+        assert run("id", "name").passed  # two partitions per run: compares runs, not partitions
+        changed = run("id", "name", "email")
+        assert not changed.passed and changed.severity == dg.AssetCheckSeverity.WARN
+        assert changed.description == "added email (text)"

@@ -57,39 +57,30 @@ def _last_two_runs(
 
 def _compared(instance: dg.DagsterInstance, key: dg.AssetKey) -> dg.AssetCheckResult:
     runs = _last_two_runs(instance, key)
+    metadata: dict[str, object] = {"runs_compared": len(runs)}
     if len(runs) < 2:
-        return dg.AssetCheckResult(
-            asset_key=key,
-            check_name=CHECK_NAME,
-            passed=True,
-            severity=dg.AssetCheckSeverity.WARN,
-            description="Materialized by fewer than two runs: nothing to compare yet.",
-            metadata={"runs_compared": len(runs)},
+        passed, description = True, "Materialized by fewer than two runs: nothing to compare yet."
+    elif runs[0][1] is None or runs[1][1] is None:
+        passed, description = False, "A materialization has no column schema metadata."
+    else:
+        (latest_run, latest), (previous_run, previous) = runs
+        assert latest is not None and previous is not None
+        changes = schema_changes(previous, latest)
+        passed = not changes
+        description = "; ".join(changes) or "No change of the column schema."
+        metadata.update(
+            columns=len(latest.columns),
+            changes=len(changes),
+            latest_run=latest_run,
+            previous_run=previous_run,
         )
-    (latest_run, latest), (previous_run, previous) = runs
-    if latest is None or previous is None:
-        return dg.AssetCheckResult(
-            asset_key=key,
-            check_name=CHECK_NAME,
-            passed=False,
-            severity=dg.AssetCheckSeverity.WARN,
-            description="A materialization has no column schema metadata.",
-            metadata={"runs_compared": 2},
-        )
-    changes = schema_changes(previous, latest)
     return dg.AssetCheckResult(
         asset_key=key,
         check_name=CHECK_NAME,
-        passed=not changes,
+        passed=passed,
         severity=dg.AssetCheckSeverity.WARN,
-        description="; ".join(changes) or "No change of the column schema.",
-        metadata={
-            "runs_compared": 2,
-            "columns": len(latest.columns),
-            "changes": len(changes),
-            "latest_run": latest_run,
-            "previous_run": previous_run,
-        },
+        description=description,
+        metadata=metadata,
     )
 
 
