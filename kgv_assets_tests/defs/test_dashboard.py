@@ -33,7 +33,7 @@ from kgv_assets.partitions import all_partitions_tags, register_partition_keys
 from kgv_assets.reporting.check_results import check_specs
 from kgv_assets.resources.legacy_source import LegacySourceResource
 from kgv_assets_tests import chromium
-from kgv_assets_tests.conftest import create_database, drop_database
+from kgv_assets_tests.conftest import create_database, dagster_env, drop_database
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = os.environ.get("KGV_SCREENSHOTS_DIR")
@@ -100,18 +100,12 @@ def _wait_until_served(url: str, process: subprocess.Popen, log: Path) -> None:
 def dashboard(demo_source: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
     url = create_database("kgv_dashboard")
     home = tmp_path_factory.mktemp("dagster_home")
-    (home / "dagster.yaml").symlink_to(ROOT / "dagster.yaml")
-    env = {
-        "DAGSTER_HOME": str(home),
-        "KGV_PG_URL": url,
-        "KGV_SOURCE_URL": f"sqlite:///{demo_source}",
-        "KGV_SOURCE_SCHEMA": "",
-    }
+    env = dagster_env(home, url, f"sqlite:///{demo_source}")
     process = None
     try:
         with pytest.MonkeyPatch.context() as mp:
-            for name, value in env.items():
-                mp.setenv(name, value)
+            for name in ("DAGSTER_HOME", "KGV_PG_URL", "KGV_SOURCE_URL", "KGV_SOURCE_SCHEMA"):
+                mp.setenv(name, env[name])
             instance = dg.DagsterInstance.from_config(str(home))
             definitions = defs()
             source = LegacySourceResource(url=env["KGV_SOURCE_URL"])
@@ -127,7 +121,7 @@ def dashboard(demo_source: Path, tmp_path_factory: pytest.TempPathFactory) -> It
                     str(Path(sys.executable).with_name("dagster-webserver")),
                     *("-m", "kgv_assets.definitions", "-h", "127.0.0.1", "-p", str(port)),
                 ],
-                env={**os.environ, **env},
+                env=env,
                 cwd=ROOT,
                 stdout=log.open("w"),
                 stderr=subprocess.STDOUT,

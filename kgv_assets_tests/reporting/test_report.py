@@ -38,7 +38,7 @@ from kgv_assets.reporting.terminal import render_terminal
 from kgv_assets.resources.legacy_source import LegacySourceResource
 from kgv_assets.resources.postgres import PostgresResource
 from kgv_assets.transform.tables.registry import LOADERS
-from kgv_assets_tests.conftest import create_database, drop_database
+from kgv_assets_tests.conftest import copy_database, create_database, drop_database
 
 pytestmark = pytest.mark.slow
 REPORT_KEY = dg.AssetKey(["migration", "report"])
@@ -74,7 +74,7 @@ def report_written() -> dg.AssetCheckResult:
 
 
 @dataclass
-class Migrated:
+class Migration:
     instance: dg.DagsterInstance
     url: str
     definitions: dg.Definitions
@@ -87,7 +87,7 @@ class Migrated:
 
 
 @pytest.fixture(scope="module")
-def migrated(demo_source: Path) -> Iterator[Migrated]:
+def migration(demo_source: Path) -> Iterator[Migration]:
     url = create_database("kgv_report")
     source = LegacySourceResource(url=f"sqlite:///{demo_source}")
     checks = [districts_present, birthdays_all_converted, report_written]
@@ -102,30 +102,20 @@ def migrated(demo_source: Path) -> Iterator[Migrated]:
             job = definitions.resolve_job_def("full_migration")
             result = job.execute_in_process(instance=instance, tags=all_partitions_tags(instance))
             assert result.success
-            yield Migrated(instance, url, definitions, source)
+            yield Migration(instance, url, definitions, source)
     finally:
         drop_database(url)
 
 
 @pytest.fixture(scope="module")
-def report(migrated: Migrated) -> MigrationReport:
-    return migrated.report()
+def report(migration: Migration) -> MigrationReport:
+    return migration.report()
 
 
 @pytest.fixture
-def copy_url(migrated: Migrated) -> Iterator[str]:
-    """A copy of the migrated database (PostgreSQL template), to break on purpose."""
-    url = create_database("kgv_report_copy")
-    name = str(psycopg.conninfo.conninfo_to_dict(url)["dbname"])
-    template = str(psycopg.conninfo.conninfo_to_dict(migrated.url)["dbname"])
-    drop_database(url)
-    admin = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-                sql.Identifier(name), sql.Identifier(template)
-            )
-        )
+def copy_url(migration: Migration) -> Iterator[str]:
+    """A copy of the migrated database, to break on purpose."""
+    url = copy_database(migration.url, "kgv_report_copy")
     yield url
     drop_database(url)
 
@@ -134,12 +124,12 @@ def _count_by(conn: psycopg.Connection, query: sql.Composable, params=()) -> dic
     return {str(k): n for k, n in conn.execute(query, params).fetchall()}
 
 
-def test_figures_equal_independent_counts(migrated: Migrated, report: MigrationReport) -> None:
+def test_figures_equal_independent_counts(migration: Migration, report: MigrationReport) -> None:
     figures = {(p.source_table, p.stage, p.partition): p for p in report.partitions}
     assert all(p.recorded for p in report.partitions)
-    with psycopg.connect(migrated.url) as conn:
+    with psycopg.connect(migration.url) as conn:
         for t in TABLES:
-            expected = migrated.source.partition_counts(t)  # counted by the SQLite source
+            expected = migration.source.partition_counts(t)  # counted by the SQLite source
             loaded = _count_by(
                 conn,
                 sql.SQL("SELECT legacy_partition, count(*) FROM {} GROUP BY 1").format(
@@ -162,7 +152,7 @@ def test_figures_equal_independent_counts(migrated: Migrated, report: MigrationR
                 k: p.quarantined_rows for k, p in target.items() if p.quarantined_rows
             } == rejected
         assert report.source_rows == sum(
-            sum(migrated.source.partition_counts(t).values()) for t in TABLES
+            sum(migration.source.partition_counts(t).values()) for t in TABLES
         )
         assert report.loaded_rows == sum(
             conn.execute(
@@ -197,13 +187,13 @@ def test_figures_equal_independent_counts(migrated: Migrated, report: MigrationR
     assert all(s > 0 for s in staging_seconds.values())
 
 
-def test_checks_are_read_from_the_instance(migrated: Migrated, report: MigrationReport) -> None:
+def test_checks_are_read_from_the_instance(migration: Migration, report: MigrationReport) -> None:
     checks = {c.key: c for c in report.checks}
-    job = migrated.definitions.resolve_implicit_global_asset_job_def()
+    job = migration.definitions.resolve_implicit_global_asset_job_def()
     expected_keys = {spec.key.to_user_string() for spec in check_specs(job)}
     assert set(checks) == expected_keys
     present = checks["kgv/districts:districts_present"]
-    with psycopg.connect(migrated.url) as conn:
+    with psycopg.connect(migration.url) as conn:
         districts = conn.execute("SELECT count(*) FROM kgv.districts").fetchone()[0]
         unconverted = conn.execute(
             "SELECT count(*) FROM kgv.applications WHERE legacy ? 'an_Geburtstag'"
@@ -228,12 +218,12 @@ def test_verdict_on_the_demo(report: MigrationReport) -> None:
     assert "check kgv/applications:birthdays_all_converted failed (WARN)" in warnings
 
 
-def test_the_asset_wrote_html_and_json(migrated: Migrated) -> None:
-    event = migrated.instance.get_latest_materialization_event(REPORT_KEY)
+def test_the_asset_wrote_html_and_json(migration: Migration) -> None:
+    event = migration.instance.get_latest_materialization_event(REPORT_KEY)
     assert event is not None and event.asset_materialization is not None
     metadata = event.asset_materialization.metadata
     html, data = Path(metadata["html"].value), Path(metadata["json"].value)
-    assert html.parent == Path(migrated.instance.root_directory) / "reports"
+    assert html.parent == Path(migration.instance.root_directory) / "reports"
     assert html.read_text().startswith("<!DOCTYPE html>")
     written = json.loads(data.read_text())
     assert written["run_id"] == event.run_id
@@ -256,10 +246,10 @@ def _personal_values(url: str) -> set[str]:
     return {v for (v,) in rows if v and len(v) >= 6}
 
 
-def test_no_personal_data_in_any_rendering(migrated: Migrated, report: MigrationReport) -> None:
-    values = _personal_values(migrated.url)
+def test_no_personal_data_in_any_rendering(migration: Migration, report: MigrationReport) -> None:
+    values = _personal_values(migration.url)
     assert len(values) > 100
-    event = migrated.instance.get_latest_materialization_event(REPORT_KEY)
+    event = migration.instance.get_latest_materialization_event(REPORT_KEY)
     assert event is not None and event.asset_materialization is not None
     written = Path(event.asset_materialization.metadata["html"].value).read_text()
     for text in (render_html(report), dumps(report), render_terminal(report), written):
@@ -310,8 +300,8 @@ def test_json_schema_is_stable(report: MigrationReport) -> None:
     assert json.loads(dumps(report)) == data
 
 
-def test_kgv_report_prints_the_verdict(migrated: Migrated, tmp_path: Path) -> None:
-    env = {"KGV_PG_URL": migrated.url, "KGV_REPORTS_DIR": str(tmp_path)}
+def test_kgv_report_prints_the_verdict(migration: Migration, tmp_path: Path) -> None:
+    env = {"KGV_PG_URL": migration.url, "KGV_REPORTS_DIR": str(tmp_path)}
     result = CliRunner().invoke(main, ["report", "--write"], env=env)
     assert result.exit_code == 0, result.output
     assert "verdict: PASS WITH WARNINGS" in result.output
@@ -319,14 +309,14 @@ def test_kgv_report_prints_the_verdict(migrated: Migrated, tmp_path: Path) -> No
     assert json.loads((tmp_path / "migration-report-latest.json").read_text())["run_id"] is None
 
 
-def test_a_deleted_target_row_fails(migrated: Migrated, copy_url: str) -> None:
+def test_a_deleted_target_row_fails(migration: Migration, copy_url: str) -> None:
     with psycopg.connect(copy_url, autocommit=True) as conn:
         row = conn.execute(
             "DELETE FROM kgv.application_history WHERE id = (SELECT id FROM"
             " kgv.application_history ORDER BY id LIMIT 1) RETURNING legacy_partition"
         ).fetchone()
     assert row is not None
-    report = migrated.report(copy_url)
+    report = migration.report(copy_url)
     assert report.verdict.level == "FAIL"
     [failure] = report.accounting_failures
     assert (failure.source_table, failure.partition, failure.stage) == ("Verlauf", row[0], "target")
@@ -336,7 +326,7 @@ def test_a_deleted_target_row_fails(migrated: Migrated, copy_url: str) -> None:
     assert "verdict: FAIL" in result.output
 
 
-def test_an_altered_reconciliation_row_fails(migrated: Migrated, copy_url: str) -> None:
+def test_an_altered_reconciliation_row_fails(migration: Migration, copy_url: str) -> None:
     with psycopg.connect(copy_url, autocommit=True) as conn:
         # The CHECK constraint refuses figures that do not add up ...
         with pytest.raises(psycopg.errors.CheckViolation):
@@ -353,7 +343,7 @@ def test_an_altered_reconciliation_row_fails(migrated: Migrated, copy_url: str) 
             " RETURNING partition"
         ).fetchone()
     assert partition is not None
-    report = migrated.report(copy_url)
+    report = migration.report(copy_url)
     assert report.verdict.level == "FAIL"
     broken = {(f.source_table, f.partition, f.identity) for f in report.accounting_failures}
     assert broken == {
