@@ -18,7 +18,7 @@ import psycopg
 from kgv_assets.legacy.demo_data import generate
 from kgv_assets.partitions import all_partitions_tags, legacy_year, register_partition_keys
 from kgv_assets.reporting.check_results import check_specs
-from kgv_assets.reporting.collect import build_report
+from kgv_assets.reporting.collect import MissingSchemaError, build_report
 from kgv_assets.reporting.files import report_directory, write_report
 from kgv_assets.reporting.summary import format_table, summary
 from kgv_assets.reporting.terminal import render_terminal
@@ -108,9 +108,12 @@ def report_command(write: bool) -> None:
 
     instance = dg.DagsterInstance.get()
     with psycopg.connect(_env("KGV_PG_URL"), autocommit=True) as conn:
-        report = build_report(
-            conn, instance, check_specs(defs().resolve_implicit_global_asset_job_def())
-        )
+        try:
+            report = build_report(
+                conn, instance, check_specs(defs().resolve_implicit_global_asset_job_def())
+            )
+        except MissingSchemaError as err:
+            raise click.ClickException(str(err)) from err
     click.echo(render_terminal(report))
     if write:
         files = write_report(report, report_directory(instance.root_directory))

@@ -48,6 +48,10 @@ NOTES = (
 )
 
 
+class MissingSchemaError(RuntimeError):
+    """The database has no migration schema: nothing to report on."""
+
+
 def _existing_tables(conn: psycopg.Connection) -> set[tuple[str, str]]:
     rows = conn.execute(
         "SELECT table_schema, table_name FROM information_schema.tables"
@@ -184,9 +188,18 @@ def build_report(
 
     The database figures are read in one read-only snapshot (REPEATABLE READ), so a load
     committing meanwhile cannot make the recount disagree with the accounting.
+
+    Raises:
+        MissingSchemaError: the database has no ``migration.reconciliation``.
     """
     with conn.transaction():
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        found = conn.execute("SELECT to_regclass('migration.reconciliation')").fetchone()
+        if not found or found[0] is None:
+            raise MissingSchemaError(
+                f"database {database_name(conn)} has no migration.reconciliation: "
+                "the target schema is not there yet (run full_migration first)"
+            )
         generated_at = datetime.now(UTC).isoformat(timespec="seconds")
         partitions = partition_figures(conn)
         staging, target = summary(conn, "staging"), summary(conn, "target")

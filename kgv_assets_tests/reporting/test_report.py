@@ -350,3 +350,10 @@ def test_an_altered_reconciliation_row_fails(migration: Migration, copy_url: str
         ("Antrag", partition[0], "loaded rows = rows in kgv.applications"),
         ("Antrag", partition[0], "quarantined rows = entries in migration.rejected_rows"),
     }
+
+
+def test_kgv_report_on_an_empty_database_says_why(migration: Migration, pg_url: str) -> None:
+    result = CliRunner().invoke(main, ["report"], env={"KGV_PG_URL": pg_url})
+    assert result.exit_code == 1
+    assert "has no migration.reconciliation" in result.output
+    assert "Traceback" not in result.output
