@@ -23,6 +23,7 @@ from kgv_assets.legacy.catalogue import Table
 from kgv_assets.legacy.extract import PARTITION_COLUMN
 from kgv_assets.legacy.schemas import LEGACY_SCHEMAS, failure_reasons
 from kgv_assets.load import accounting, quarantine
+from kgv_assets.load.target import BulkLoad, is_empty
 from kgv_assets.resources.legacy_source import LegacySourceResource
 from kgv_assets.resources.postgres import copy_frame, qualified
 from kgv_assets.sync.store import record_fingerprints
@@ -136,6 +137,10 @@ def stage_table(
     with conn.transaction():
         conn.execute(staging_ddl(table))
         _clear(conn, table, keys)
+        # Into an empty table (the first load), the partition index is built after the COPY.
+        bulk = (
+            BulkLoad.begin(conn, SCHEMA, table.name) if is_empty(conn, table.name, SCHEMA) else None
+        )
         for chunk in source.read_chunks(table, keys):
             hashes = row_hash(chunk, table.column_names)
             reasons = failure_reasons(chunk[table.column_names], schema)
@@ -162,6 +167,10 @@ def stage_table(
             result.counts[key] = accounting.PartitionCount(
                 key, read.get(key, 0), loaded.get(key, 0), rejected.get(key, 0)
             )
+        if bulk is not None:
+            bulk.finish(conn)
+        # Statistics for the target load's ranking query (a fresh table has none).
+        conn.execute(sql.SQL("ANALYZE {}").format(qualified(SCHEMA, table.name)))
         result.seconds = time.perf_counter() - started
         accounting.record(
             conn,

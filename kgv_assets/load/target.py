@@ -59,10 +59,10 @@ def _match(key: Sequence[str], left: str, right: str) -> sql.Composed:
     )
 
 
-def is_empty(conn: psycopg.Connection, table: str) -> bool:
-    """Whether ``kgv.<table>`` holds no rows at all."""
+def is_empty(conn: psycopg.Connection, table: str, schema: str = SCHEMA) -> bool:
+    """Whether ``<schema>.<table>`` (``kgv`` unless given) holds no rows at all."""
     row = conn.execute(
-        sql.SQL("SELECT NOT EXISTS (SELECT FROM {})").format(sql.Identifier(SCHEMA, table))
+        sql.SQL("SELECT NOT EXISTS (SELECT FROM {})").format(sql.Identifier(schema, table))
     ).fetchone()
     return bool(row and row[0])
 
@@ -86,8 +86,8 @@ class BulkLoad:
     @classmethod
     def begin(cls, conn: psycopg.Connection, schema: str, table: str) -> BulkLoad:
         """Drop the secondary indexes and foreign keys and disable the audit triggers."""
-        name = f"{schema}.{table}"
         target = sql.Identifier(schema, table)
+        name = target.as_string(conn)  # quoted: staging tables have mixed-case names
         deferred = cls(target)
         owner = conn.execute(
             "SELECT pg_has_role(current_user, relowner, 'USAGE') FROM pg_class"

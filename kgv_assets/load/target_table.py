@@ -192,6 +192,10 @@ def load_target_table(
     rejected: dict[str, int] = {}
     reason_counts: list[pd.Series] = []
     with conn.transaction():
+        # The ranking query over the whole staging table: JIT compiling it took longer (about
+        # 2 s) than running it, and its sorts belong in memory, not in temporary files.
+        conn.execute("SET LOCAL jit = off")
+        conn.execute("SET LOCAL work_mem = '128MB'")
         keys = partitions_sharing_keys(conn, loader, keys)
         quarantine.clear(conn, source, ["transform", "target"], keys)
         loader.prepare(conn)
