@@ -75,7 +75,7 @@ def legacy_asset(table: Table) -> dg.AssetsDefinition:
         partitions_def=legacy_year if table.is_partitioned else None,
         backfill_policy=dg.BackfillPolicy.single_run() if table.is_partitioned else None,
         deps=[dg.AssetKey(["migration", "schema_migrations"])],
-        freshness_policy=TABLE_FRESHNESS,
+        freshness_policy=TABLE_FRESHNESS if table.is_partitioned else None,
         description=(
             f"{table.description}\n\nLegacy `dbo.{table.name}`, landed losslessly in "
             f"`{SCHEMA}.{table.name}`; rows breaking the legacy schema go to "

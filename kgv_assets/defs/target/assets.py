@@ -122,7 +122,7 @@ def target_asset(loader_cls: type[RuleLoader]) -> dg.AssetsDefinition:
         deps=deps,
         partitions_def=legacy_year if partitioned else None,
         backfill_policy=dg.BackfillPolicy.single_run() if partitioned else None,
-        freshness_policy=TABLE_FRESHNESS,
+        freshness_policy=TABLE_FRESHNESS if partitioned else None,
         description=(
             f"kgv.{mapping.target}, built from legacy {source.name}. "
             + " ".join(mapping.notes)
