@@ -10,8 +10,8 @@ migration of the changed source leaves it (every kgv table, the reporting views,
 quarantine, the reconciliation and the recorded fingerprints), with the reconciliation and
 content checks passing and the deletes in the audit trail. A tick after that requests nothing.
 Then an operator's path on the same instance: after one more change, ``dagster job execute -j
-incremental_migration`` reloads only the changed partitions, and ``kgv migrate incremental``
-finds nothing left to do.
+incremental_migration`` reloads only the changed partitions, ``kgv migrate incremental`` finds
+nothing left to do, and ``kgv migrate validate`` (every asset check, all partitions) passes.
 """
 
 from __future__ import annotations
@@ -262,3 +262,6 @@ def operators_sync_without_the_daemon(m: MigratedCopy) -> None:
     assert output.exit_code == 0, output.output
     assert "incremental_migration: run" in output.output and "succeeded" in output.output
     assert len(instance.get_run_records()) == runs + 1, "nothing changed: no reload run"
+
+    output = CliRunner().invoke(main, ["migrate", "validate"], env=env)
+    assert output.exit_code == 0, output.output  # every ERROR check passes after the sync
