@@ -54,12 +54,14 @@ def test_runs_with_the_run_kind_tag_are_queued_one_at_a_time() -> None:
 def test_nightly_refresh_asks_for_the_two_latest_years() -> None:
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions(legacy_year.name, ["undated", "2024", "2025", "2026"])
-        context = dg.build_schedule_context(
+        # Entered as a context manager: the evaluation context enters the instance, and
+        # leaving it open would keep the instance's state storage current after the test.
+        with dg.build_schedule_context(
             instance=instance,
             scheduled_execution_time=datetime(2026, 3, 1, 2, 30, tzinfo=ZoneInfo("Europe/Berlin")),
             repository_def=defs().get_repository_def(),
-        )
-        requests = nightly_refresh_schedule(context)
+        ) as context:
+            requests = nightly_refresh_schedule(context)
     assert isinstance(requests, list)
     years, dependents = requests
     assert (years.tags[RANGE_START_TAG], years.tags[RANGE_END_TAG]) == ("2025", "2026")
@@ -74,9 +76,9 @@ def test_nightly_refresh_asks_for_the_two_latest_years() -> None:
 
 def test_nightly_refresh_skips_years_not_registered() -> None:
     with dg.instance_for_test() as instance:
-        context = dg.build_schedule_context(
+        with dg.build_schedule_context(
             instance=instance,
             scheduled_execution_time=datetime(2026, 3, 1, 2, 30, tzinfo=ZoneInfo("Europe/Berlin")),
             repository_def=defs().get_repository_def(),
-        )
-        assert isinstance(nightly_refresh_schedule(context), dg.SkipReason)
+        ) as context:
+            assert isinstance(nightly_refresh_schedule(context), dg.SkipReason)
