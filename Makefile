@@ -9,10 +9,13 @@ PY     := $(VENV)/bin/python
 ENV    := docker/with-env.sh
 SCALE  ?= 1
 SEED   ?= 42
+REPS   ?= 3
+# make bench: SCALE only when given (make's SCALE ?= 1 is the demo's); 4.5 ≈ 1M legacy rows
+BENCH_SCALE := $(if $(filter command line environment,$(origin SCALE)),$(SCALE),4.5)
 DEMO_DB := .demo/kgv_demo.sqlite
 STAMP  := $(VENV)/.installed
 
-.PHONY: help setup demo test ui monitor lint format bench clean lock screenshots
+.PHONY: help setup demo test ui monitor lint format bench bench-memory clean lock screenshots
 
 help: ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -38,7 +41,7 @@ demo: $(STAMP) $(DEMO_DB) ## generate the demo source and run the full migration
 	$(ENV) kgv summary
 
 test: $(STAMP) ## run the whole test suite (installs what the tests need)
-	docker/install-system-packages.sh base browser monitoring
+	docker/install-system-packages.sh base browser monitoring bench
 	$(ENV) pytest -q
 
 screenshots: $(STAMP) ## the README's UI screenshots (docs/*.png) from the dashboard browser tests
@@ -54,12 +57,20 @@ monitor: $(STAMP) ## the exporter (127.0.0.1:9187/metrics) and Prometheus (127.0
 	$(ENV) monitoring/run.sh
 
 lint: $(STAMP) ## ruff check and format check
-	$(VENV)/bin/ruff check kgv_assets kgv_assets_tests
-	$(VENV)/bin/ruff format --check kgv_assets kgv_assets_tests
+	$(VENV)/bin/ruff check kgv_assets kgv_assets_tests bench
+	$(VENV)/bin/ruff format --check kgv_assets kgv_assets_tests bench
 
 format: $(STAMP) ## ruff format and autofix
-	$(VENV)/bin/ruff format kgv_assets kgv_assets_tests
-	$(VENV)/bin/ruff check --fix kgv_assets kgv_assets_tests
+	$(VENV)/bin/ruff format kgv_assets kgv_assets_tests bench
+	$(VENV)/bin/ruff check --fix kgv_assets kgv_assets_tests bench
+
+bench: $(STAMP) ## full migration vs pgloader and the COPY floor, and the sync (SCALE=4.5 ≈ 1M rows, REPS=3)
+	docker/install-system-packages.sh base bench
+	$(ENV) python -m bench.run --scale $(BENCH_SCALE) --reps $(REPS)
+
+bench-memory: $(STAMP) ## peak memory of the full migration at 0.25x, 1x and 4x SCALE (4.5 unless given)
+	docker/install-system-packages.sh base bench
+	$(ENV) python -m bench.run --memory --scale $(BENCH_SCALE)
 
 lock: ## re-pin docker/requirements.lock after editing pyproject.toml (never run implicitly)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
