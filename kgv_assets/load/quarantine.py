@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Literal
 
 import pandas as pd
@@ -107,3 +108,63 @@ def write_rejected(
 
 def _dumps(obj: object) -> str:
     return json.dumps(obj, ensure_ascii=False)
+
+
+@dataclass
+class Pending:
+    """Rejected rows kept back while a COPY into the table being loaded holds the connection.
+
+    A connection runs one COPY at a time, so a loader that streams its rows in one long COPY
+    (``CopyStream``) collects the quarantine here and writes it when the stream is closed,
+    or earlier (``full``) so that memory stays bounded. Rows, reasons, hashes and partitions
+    are kept for the rejected labels only.
+    """
+
+    table: Table
+    run_id: str
+    limit: int = 20_000
+    rows: int = 0
+    _parts: list[tuple[pd.DataFrame, pd.Series, pd.Series, pd.Series, Stage]] = field(
+        default_factory=list
+    )
+
+    def add(
+        self,
+        rows: pd.DataFrame,
+        reasons: pd.Series,
+        hashes: pd.Series,
+        *,
+        partitions: pd.Series,
+        stage: Stage,
+    ) -> None:
+        """Keep ``rows`` (aligned as for ``write_rejected``) until ``write``."""
+        if rows.empty:
+            return
+        labels = rows.index
+        self._parts.append(
+            (rows, reasons.loc[labels], hashes.loc[labels], partitions.loc[labels], stage)
+        )
+        self.rows += len(rows)
+
+    @property
+    def full(self) -> bool:
+        """Whether enough rows wait to be written now."""
+        return self.rows >= self.limit
+
+    def write(self, conn: psycopg.Connection) -> int:
+        """Write everything kept (``write_rejected``); return the number of rows."""
+        written = 0
+        for rows, reasons, hashes, partitions, stage in self._parts:
+            written += write_rejected(
+                conn,
+                self.table,
+                rows,
+                reasons,
+                hashes,
+                partitions=partitions,
+                stage=stage,
+                run_id=self.run_id,
+            )
+        self._parts.clear()
+        self.rows = 0
+        return written

@@ -25,7 +25,7 @@ from kgv_assets.legacy.schemas import LEGACY_SCHEMAS, failure_reasons
 from kgv_assets.load import accounting, quarantine
 from kgv_assets.load.target import BulkLoad, is_empty
 from kgv_assets.resources.legacy_source import LegacySourceResource
-from kgv_assets.resources.postgres import copy_frame, qualified
+from kgv_assets.resources.postgres import CopyStream, qualified
 from kgv_assets.sync.store import record_fingerprints
 from kgv_assets.transform.hashing import row_hash
 
@@ -141,27 +141,30 @@ def stage_table(
         bulk = (
             BulkLoad.begin(conn, SCHEMA, table.name) if is_empty(conn, table.name, SCHEMA) else None
         )
-        for chunk in source.read_chunks(table, keys):
-            hashes = row_hash(chunk, table.column_names)
-            reasons = failure_reasons(chunk[table.column_names], schema)
-            bad = chunk.index.isin(reasons.index)
-            good = chunk[~bad].assign(**{HASH_COLUMN: hashes[~bad], RUN_COLUMN: run_id})
-            copy_frame(conn, SCHEMA, table.name, good, staging_columns(table))
-            quarantine.write_rejected(
-                conn,
-                table,
-                chunk[bad],
-                reasons,
-                hashes,
-                partitions=chunk[PARTITION_COLUMN],
-                stage="legacy",
-                run_id=run_id,
-            )
-            _add(read, chunk[PARTITION_COLUMN].value_counts())
-            _add(loaded, good[PARTITION_COLUMN].value_counts())
-            _add(rejected, chunk.loc[bad, PARTITION_COLUMN].value_counts())
-            if len(reasons):
-                reason_counts.append(reasons.explode().value_counts())
+        pending = quarantine.Pending(table, run_id)
+        # One COPY for the whole load: PostgreSQL stores a chunk while the next is read.
+        with CopyStream(conn, SCHEMA, table.name, staging_columns(table)) as stream:
+            for chunk in source.read_chunks(table, keys):
+                hashes = row_hash(chunk, table.column_names)
+                reasons = failure_reasons(chunk[table.column_names], schema)
+                bad = chunk.index.isin(reasons.index)
+                good = chunk[~bad].assign(**{HASH_COLUMN: hashes[~bad], RUN_COLUMN: run_id})
+                stream.write(good)
+                pending.add(
+                    chunk[bad],
+                    reasons,
+                    hashes,
+                    partitions=chunk[PARTITION_COLUMN],
+                    stage="legacy",
+                )
+                if pending.full:
+                    stream.interrupt(pending.write)
+                _add(read, chunk[PARTITION_COLUMN].value_counts())
+                _add(loaded, good[PARTITION_COLUMN].value_counts())
+                _add(rejected, chunk.loc[bad, PARTITION_COLUMN].value_counts())
+                if len(reasons):
+                    reason_counts.append(reasons.explode().value_counts())
+        pending.write(conn)
         requested = set(keys) if keys is not None else set() if table.is_partitioned else {ALL}
         for key in sorted(set(read) | requested):
             result.counts[key] = accounting.PartitionCount(

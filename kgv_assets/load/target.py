@@ -24,14 +24,14 @@ other sessions never see the table without its indexes or constraints.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import pandas as pd
 import psycopg
 from psycopg import sql
 
-from kgv_assets.resources.postgres import copy_frame
+from kgv_assets.resources.postgres import CopyStream
 
 SCHEMA = "kgv"
 PARTITION = "legacy_partition"
@@ -153,20 +153,32 @@ class TargetWriter:
 
     Use inside the caller's transaction::
 
-        writer = TargetWriter(conn, "applications", columns, key=["id"])
-        for chunk in chunks:
-            writer.add(chunk)
-        counts = writer.merge(partition_keys)
+        with TargetWriter(conn, "applications", columns, key=["id"]) as writer:
+            for chunk in chunks:
+                writer.add(chunk)
+            counts = writer.merge(partition_keys)
+
+    With ``stream=True`` the chunks go into one COPY that stays open between ``add`` calls
+    (``CopyStream``: PostgreSQL stores a chunk while the caller prepares the next); the
+    connection then runs nothing else until ``interrupt`` or ``merge``, so the caller reads
+    its rows through another connection. Without it each ``add`` is a COPY of its own.
     """
 
     def __init__(
-        self, conn: psycopg.Connection, table: str, columns: Sequence[str], key: Sequence[str]
+        self,
+        conn: psycopg.Connection,
+        table: str,
+        columns: Sequence[str],
+        key: Sequence[str],
+        *,
+        stream: bool = False,
     ) -> None:
         """Prepare the load (decides between the bulk path and the merge path)."""
         self.conn = conn
         self.table = table
         self.columns = list(columns)
         self.key = list(key)
+        self.stream = stream
         self.rows = 0
         self.bulk = is_empty(conn, table)
         self._deferred: BulkLoad | None = None
@@ -188,12 +200,27 @@ class TargetWriter:
             )
             self._into = ("pg_temp", "incoming")
 
+        self._copy = CopyStream(conn, *self._into, self.columns)
+
     def add(self, frame: pd.DataFrame) -> None:
         """COPY one chunk of target rows (with ``self.columns``)."""
-        self.rows += copy_frame(self.conn, *self._into, frame, self.columns)
+        self.rows += self._copy.write(frame)
+        if not self.stream:
+            self._copy.close()
+
+    def interrupt(self, run: Callable[[psycopg.Connection], object]) -> None:
+        """Close the open COPY and ``run`` something on the connection (see ``CopyStream``)."""
+        self._copy.interrupt(run)
+
+    def __enter__(self) -> TargetWriter:
+        return self
+
+    def __exit__(self, kind: object, error: BaseException | None, traceback: object) -> None:
+        self._copy.close(error)
 
     def merge(self, partition_keys: Sequence[str] | None) -> MergeCounts:
         """Merge what was added into the target (bulk path: build what was deferred)."""
+        self._copy.close()
         if self.bulk:
             if self._deferred is not None:
                 self._deferred.finish(self.conn)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 
 import pandas as pd
@@ -118,9 +119,32 @@ def _read(
     with conn.cursor(name="staged_rows") as cur:
         cur.itersize = CHUNK_ROWS
         cur.execute(query, params)
-        names = [d.name for d in cur.description or []]
-        while rows := cur.fetchmany(CHUNK_ROWS):
-            yield pd.DataFrame.from_records(rows, columns=names, coerce_float=False)
+        yield from _fetch(cur)
+
+
+def _fetch(cur: psycopg.ServerCursor) -> Iterator[pd.DataFrame]:
+    names = [d.name for d in cur.description or []]
+    while rows := cur.fetchmany(CHUNK_ROWS):
+        yield pd.DataFrame.from_records(rows, columns=names, coerce_float=False)
+
+
+@contextmanager
+def _held(
+    reader: psycopg.Connection, query: sql.Composed, params: list[object]
+) -> Iterator[Iterator[pd.DataFrame]]:
+    """The staged rows through ``reader``, computed before the load takes its locks.
+
+    The cursor is declared WITH HOLD in a transaction of its own: at its commit PostgreSQL
+    runs the query to the end and keeps the result, and the transaction's locks are gone. The
+    load's transaction may then lock what the query read (dropping a foreign key locks the
+    parent table) without waiting for this reader, which it never could.
+    """
+    with reader.cursor(name="staged_rows_held", withhold=True) as cur:
+        with reader.transaction():
+            reader.execute("SET LOCAL jit = off")
+            reader.execute("SET LOCAL work_mem = '128MB'")
+            cur.execute(query, params)
+        yield _fetch(cur)
 
 
 def duplicate_reasons(chunk: pd.DataFrame) -> pd.Series:
@@ -180,8 +204,14 @@ def load_target_table(
     loader: TableLoader,
     partition_keys: Sequence[str] | None,
     run_id: str,
+    reader: psycopg.Connection | None = None,
 ) -> TargetLoadResult:
-    """(Re)load the target table of ``loader`` for ``partition_keys`` (None: unpartitioned/all)."""
+    """(Re)load the target table of ``loader`` for ``partition_keys`` (None: unpartitioned/all).
+
+    With ``reader`` (a second autocommit connection to the same database) the staged rows are
+    read through it and the target rows go into one long COPY on ``conn`` (PostgreSQL stores
+    a chunk while the next is converted); without it both share ``conn``, chunk by chunk.
+    """
     started = time.perf_counter()
     mapping = loader.mapping
     source = table(mapping.source)
@@ -199,40 +229,49 @@ def load_target_table(
         keys = partitions_sharing_keys(conn, loader, keys)
         quarantine.clear(conn, source, ["transform", "target"], keys)
         loader.prepare(conn)
-        writer = TargetWriter(conn, mapping.target, columns, mapping.key)
         query, params = _staging_query(source, source_key, loader.lookups(), keys)
-        for chunk in _read(conn, query, params):
-            dups = duplicate_reasons(chunk)
-            first = chunk.drop(index=dups.index)
-            transformed = loader.transform(first, conn)
-            rows = transformed.rows
-            rows = rows.assign(
-                legacy_hash=first.loc[rows.index, HASH_COLUMN].astype("int64"),
-                **{PARTITION: first.loc[rows.index, PARTITION_COLUMN]},
+        with ExitStack() as stack:
+            chunks = (
+                stack.enter_context(_held(reader, query, params))
+                if reader is not None
+                else _read(conn, query, params)
             )
-            invalid = failure_reasons(rows, loader.schema)
-            good = rows.drop(index=invalid.index)
-            writer.add(good)
-            for stage, reasons in (
-                ("transform", pd.concat([dups, transformed.rejected])),
-                ("target", invalid),
-            ):
-                bad = chunk.loc[reasons.index]
-                quarantine.write_rejected(
-                    conn,
-                    source,
-                    bad,
-                    reasons,
-                    chunk[HASH_COLUMN],
-                    partitions=chunk[PARTITION_COLUMN],
-                    stage=stage,  # type: ignore[arg-type]
-                    run_id=run_id,
+            writer = stack.enter_context(
+                TargetWriter(conn, mapping.target, columns, mapping.key, stream=reader is not None)
+            )
+            pending = quarantine.Pending(source, run_id)
+            for chunk in chunks:
+                dups = duplicate_reasons(chunk)
+                first = chunk.drop(index=dups.index)
+                transformed = loader.transform(first, conn)
+                rows = transformed.rows
+                rows = rows.assign(
+                    legacy_hash=first.loc[rows.index, HASH_COLUMN].astype("int64"),
+                    **{PARTITION: first.loc[rows.index, PARTITION_COLUMN]},
                 )
-                _add(rejected, bad[PARTITION_COLUMN].value_counts())
-                if len(reasons):
-                    reason_counts.append(reasons.explode().value_counts())
-            _add(loaded, good[PARTITION].value_counts())
-        merged = writer.merge(keys)
+                invalid = failure_reasons(rows, loader.schema)
+                good = rows.drop(index=invalid.index)
+                writer.add(good)
+                for stage, reasons in (
+                    ("transform", pd.concat([dups, transformed.rejected])),
+                    ("target", invalid),
+                ):
+                    bad = chunk.loc[reasons.index]
+                    pending.add(
+                        bad,
+                        reasons,
+                        chunk[HASH_COLUMN],
+                        partitions=chunk[PARTITION_COLUMN],
+                        stage=stage,  # type: ignore[arg-type]
+                    )
+                    _add(rejected, bad[PARTITION_COLUMN].value_counts())
+                    if len(reasons):
+                        reason_counts.append(reasons.explode().value_counts())
+                _add(loaded, good[PARTITION].value_counts())
+                if pending.full or not writer.stream:
+                    writer.interrupt(pending.write)
+            writer.interrupt(pending.write)
+            merged = writer.merge(keys)
         counts = _reconcile(conn, source, keys, loaded, rejected)
         seconds = time.perf_counter() - started
         accounting.record(

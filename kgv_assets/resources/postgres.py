@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 
 import dagster as dg
 import pandas as pd
 import psycopg
 from psycopg import sql
+from psycopg.copy import Copy, QueuedLibpqWriter
 from psycopg_pool import ConnectionPool
 from pydantic import Field, PrivateAttr
 
@@ -20,6 +21,71 @@ def qualified(schema: str, table: str) -> sql.Composed:
     return sql.Identifier(schema, table)
 
 
+class CopyStream:
+    """One COPY into ``schema.table``, kept open across chunks and fed by a writer thread.
+
+    ``write`` encodes a chunk here and hands the bytes to psycopg's ``QueuedLibpqWriter``,
+    whose thread sends them while this thread goes on (reading, converting and encoding the
+    next chunk): PostgreSQL parses, converts and stores one chunk on the other core while
+    Python prepares the next, instead of each side waiting for the other once per chunk.
+
+    While it is open the connection can run nothing else; ``interrupt`` closes the COPY, runs
+    a function on the connection (e.g. writing the quarantine) and opens a new COPY. Use it as
+    a context manager: leaving with an exception aborts the COPY (the caller's transaction
+    then rolls back), leaving normally finishes it.
+    """
+
+    def __init__(
+        self, conn: psycopg.Connection, schema: str, table: str, columns: Sequence[str]
+    ) -> None:
+        """Prepare the COPY; it starts on the first ``write``."""
+        self.conn = conn
+        self.columns = list(columns)
+        self.rows = 0
+        self._statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT text)").format(
+            qualified(schema, table), sql.SQL(", ").join(map(sql.Identifier, self.columns))
+        )
+        self._open: ExitStack | None = None
+        self._copy: Copy | None = None
+
+    def write(self, df: pd.DataFrame) -> int:
+        """Queue the ``columns`` of ``df``; return the number of rows."""
+        if df.empty:
+            return 0
+        payload = encode_copy_text(df[self.columns])
+        if self._copy is None:
+            stack = ExitStack()
+            cursor = stack.enter_context(self.conn.cursor())
+            self._copy = stack.enter_context(
+                cursor.copy(self._statement, writer=QueuedLibpqWriter(cursor))
+            )
+            self._open = stack
+        self._copy.write(payload)
+        self.rows += len(df)
+        return len(df)
+
+    def close(self, error: BaseException | None = None) -> None:
+        """Finish the COPY (waits for the server), or abort it with ``error``."""
+        stack, self._open, self._copy = self._open, None, None
+        if stack is None:
+            return
+        if error is None:
+            stack.close()
+        else:
+            stack.__exit__(type(error), error, error.__traceback__)
+
+    def interrupt(self, run: Callable[[psycopg.Connection], object]) -> None:
+        """Close the COPY, ``run`` something on the connection; the next write reopens it."""
+        self.close()
+        run(self.conn)
+
+    def __enter__(self) -> CopyStream:
+        return self
+
+    def __exit__(self, kind: object, error: BaseException | None, traceback: object) -> None:
+        self.close(error)
+
+
 def copy_frame(
     conn: psycopg.Connection, schema: str, table: str, df: pd.DataFrame, columns: Sequence[str]
 ) -> int:
@@ -27,18 +93,8 @@ def copy_frame(
 
     Returns the number of rows written.
     """
-    if df.empty:
-        return 0
-    stmt = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT text)").format(
-        qualified(schema, table), sql.SQL(", ").join(map(sql.Identifier, columns))
-    )
-    payload = encode_copy_text(df[list(columns)])
-    with conn.cursor() as cur, cur.copy(stmt) as copy:
-        # Large payloads in slices keep libpq's buffer (and peak memory) bounded.
-        step = 8 << 20
-        for start in range(0, len(payload), step):
-            copy.write(payload[start : start + step])
-    return len(df)
+    with CopyStream(conn, schema, table, columns) as stream:
+        return stream.write(df)
 
 
 class PostgresResource(dg.ConfigurableResource):

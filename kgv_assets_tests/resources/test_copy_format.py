@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kgv_assets.resources.copy_format import encode_copy_text
-from kgv_assets.resources.postgres import copy_frame
+from kgv_assets.resources.postgres import CopyStream, copy_frame
 
 NASTY = [
     "line1\nline2",
@@ -111,3 +111,31 @@ def test_timestamps_and_mixed_objects(pg: psycopg.Connection) -> None:
         (None, "2000-01-01 00:00:00", None, None, None),
         ("2021-10-31 00:30:00+00", None, "2004-02-29", None, "1200.0"),
     ]
+
+
+def _frame(start: int, stop: int) -> pd.DataFrame:
+    return pd.DataFrame({"i": range(start, stop), "v": [f"row\t{i}" for i in range(start, stop)]})
+
+
+def test_one_copy_across_chunks_with_an_interruption(pg: psycopg.Connection) -> None:
+    pg.execute("CREATE TEMP TABLE streamed (i int, v text)")
+    with pg.transaction(), CopyStream(pg, "pg_temp", "streamed", ["i", "v"]) as stream:
+        stream.write(_frame(0, 3))
+        stream.write(_frame(3, 3))
+        stream.interrupt(lambda conn: conn.execute("INSERT INTO streamed VALUES (-1, 'between')"))
+        stream.write(_frame(3, 5000))
+        assert stream.rows == 5000
+    rows = pg.execute("SELECT i, v FROM streamed ORDER BY i").fetchall()
+    assert rows == [(-1, "between")] + [(i, f"row\t{i}") for i in range(5000)]
+
+
+def test_an_error_aborts_the_stream_and_the_transaction(pg: psycopg.Connection) -> None:
+    pg.execute("CREATE TEMP TABLE aborted (i int, v text)")
+    with (
+        pytest.raises(ValueError, match="NUL"),
+        pg.transaction(),
+        CopyStream(pg, "pg_temp", "aborted", ["i", "v"]) as stream,
+    ):
+        stream.write(_frame(0, 10))
+        stream.write(pd.DataFrame({"i": [11], "v": ["a\x00b"]}))
+    assert pg.execute("SELECT count(*) FROM aborted").fetchone() == (0,)

@@ -139,8 +139,9 @@ def target_asset(loader_cls: type[RuleLoader]) -> dg.AssetsDefinition:
     ) -> dg.MaterializeResult:
         keys = context.partition_keys if partitioned else None
         loader = loader_cls()
-        with postgres.connection() as conn:
-            result = load_target_table(conn, loader, keys, context.run.run_id)
+        # A second connection reads the staged rows while the first COPies the target rows.
+        with postgres.connection() as conn, postgres.connection() as reader:
+            result = load_target_table(conn, loader, keys, context.run.run_id, reader)
             live = live_column_schema(conn, "kgv", mapping.target, columns)
         context.log.info(
             "kgv.%s: %d source, %d loaded, %d quarantined in %.1f s",
