@@ -1,0 +1,110 @@
+"""Phones and e-mails: parsed once per distinct value, and not again once written.
+
+libphonenumber and email-validator check one value at a time in Python: they are the slowest
+rules of the load, and the format checks (``kgv_assets.validation.rules.as_loaded``) parse the
+loaded values a second time to prove that each is exactly what the converter writes. A written
+value is a fixed point of its converter (parsing '+49221123456' gives '+49221123456', tested),
+and whether a text is a fixed point depends on the text alone. So ``WrittenValues`` remembers
+what a converter wrote in this process, and the next call maps those values to themselves
+without parsing them again; any other value (one written to the target by anything else, or a
+value from before this process started) is parsed in full as always.
+
+The memory is 64-bit hashes of the values (8 bytes a value, sorted for lookup; bounded: past
+``limit`` values it starts again, which costs time, never correctness); only ASCII values are
+remembered, the others are always parsed. Two different texts with
+the same hash would let a non-canonical value pass a check unparsed: with a million values on
+each side the chance is about 1 in 20 million.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+_PENDING_MAX = 262_144
+
+
+_ASCII = r"[\x01-\x7f]+"
+
+
+def _hashes(values: pd.Series) -> np.ndarray:
+    return pd.util.hash_array(values.to_numpy(dtype=object))
+
+
+def _rememberable(values: pd.Series) -> pd.Series:
+    """ASCII without NUL: pandas' string hash stops at a NUL and cannot hash lone surrogates."""
+    return values.astype(object).str.fullmatch(_ASCII).fillna(False).astype(bool)
+
+
+class WrittenValues:
+    """Hashes of the values one converter wrote (see the module's docstring)."""
+
+    def __init__(self, limit: int = 4_000_000) -> None:
+        """Remember at most ``limit`` values (32 MB at the default)."""
+        self.limit = limit
+        self._sorted = np.empty(0, dtype=np.uint64)
+        self._pending: list[np.ndarray] = []
+        self._pending_size = 0
+
+    def __len__(self) -> int:
+        return len(self._sorted) + self._pending_size
+
+    def clear(self) -> None:
+        """Forget everything."""
+        self._sorted = np.empty(0, dtype=np.uint64)
+        self._pending.clear()
+        self._pending_size = 0
+
+    def add(self, values: pd.Series) -> None:
+        """Remember the non-NULL ``values`` as written."""
+        values = values.dropna()
+        values = values[_rememberable(values)]
+        if values.empty:
+            return
+        if len(self) + len(values) > self.limit:
+            self.clear()
+        self._pending.append(_hashes(values))
+        self._pending_size += len(values)
+        if self._pending_size >= max(_PENDING_MAX, len(self._sorted) // 4):
+            self._merge()
+
+    def _merge(self) -> None:
+        self._sorted = np.unique(np.concatenate([self._sorted, *self._pending]))
+        self._pending.clear()
+        self._pending_size = 0
+
+    def contains(self, values: pd.Series) -> np.ndarray:
+        """A boolean array: which of ``values`` (no NULLs) were written."""
+        eligible = _rememberable(values).to_numpy()
+        found = np.zeros(len(values), dtype=bool)
+        if not eligible.any():
+            return found
+        wanted = _hashes(values[eligible])
+        hits = np.zeros(len(wanted), dtype=bool)
+        if len(self._sorted):
+            at = np.minimum(np.searchsorted(self._sorted, wanted), len(self._sorted) - 1)
+            hits = self._sorted[at] == wanted
+        if self._pending:
+            hits |= np.isin(wanted, np.concatenate(self._pending))
+        found[eligible] = hits
+        return found
+
+
+def convert_distinct(
+    text: pd.Series, parse: Callable[[str], str | None], written: WrittenValues
+) -> pd.Series:
+    """``parse`` over the non-NULL ``text``, once per distinct value; NULL where it gives None.
+
+    Values ``written`` before map to themselves unparsed; what ``parse`` writes now is added.
+    """
+    distinct = pd.Series(text.dropna().unique(), dtype=object)
+    known = written.contains(distinct)
+    converted = distinct.where(known, None).astype(object)
+    fresh = distinct[~known].map(parse)
+    converted[~known] = fresh
+    written.add(fresh)
+    lookup = dict(zip(distinct, converted, strict=True))
+    values = text.map(lookup).astype(object)
+    return values.where(values.notna(), None)
