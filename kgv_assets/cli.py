@@ -20,7 +20,7 @@ from kgv_assets.partitions import all_partitions_tags, legacy_year, register_par
 from kgv_assets.reporting.check_results import check_specs
 from kgv_assets.reporting.collect import MissingSchemaError, build_report
 from kgv_assets.reporting.files import report_directory, write_report
-from kgv_assets.reporting.summary import format_table, summary
+from kgv_assets.reporting.summary import format_table, overall, summary
 from kgv_assets.reporting.terminal import render_terminal
 from kgv_assets.resources.legacy_source import LegacySourceResource
 from kgv_assets.sync.operate import INCREMENTAL_JOB, VALIDATE_JOB, migrate_full, run_job
@@ -81,15 +81,17 @@ def partitions_range_tags() -> None:
 
 @main.command("summary")
 def summary_command() -> None:
-    """Per table: rows read, loaded, quarantined, seconds (from migration.reconciliation)."""
+    """Per table: rows read, loaded, quarantined, seconds, rows/s, peak memory; then the total."""
     with psycopg.connect(_env("KGV_PG_URL")) as conn:
-        for stage, label, title in (
-            ("staging", "staged", "legacy → staging"),
-            ("target", "loaded", "staging → target"),
-        ):
-            rows = summary(conn, stage)
-            if rows:
-                click.echo(f"\n{title}\n{format_table(rows, label)}")
+        staged, loaded = summary(conn, "staging"), summary(conn, "target")
+    for rows, label, title in (
+        (staged, "staged", "legacy → staging"),
+        (loaded, "loaded", "staging → target"),
+    ):
+        if rows:
+            click.echo(f"\n{title}\n{format_table(rows, label)}")
+    if staged:
+        click.echo(f"\n{overall(staged, loaded)}")
 
 
 @main.command("report")

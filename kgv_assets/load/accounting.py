@@ -7,6 +7,8 @@ fails instead of being recorded.
 
 from __future__ import annotations
 
+import resource
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
@@ -26,6 +28,12 @@ class PartitionCount:
     quarantined_rows: int
 
 
+def peak_rss_mib() -> float:
+    """The largest resident set of this process so far, in MiB (``getrusage``)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10  # bytes on macOS, else KiB
+
+
 def record(
     conn: psycopg.Connection,
     *,
@@ -36,17 +44,20 @@ def record(
     seconds: float,
     run_id: str,
 ) -> None:
-    """Upsert the reconciliation rows of one load (one row per partition)."""
+    """Upsert the reconciliation rows of one load (one row per partition, with peak memory)."""
+    peak = peak_rss_mib()
     with conn.cursor() as cur:
         cur.executemany(
             """INSERT INTO migration.reconciliation AS r (source_table, partition, stage,
-                   target_table, source_rows, loaded_rows, quarantined_rows, seconds, run_id)
-               VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
+                   target_table, source_rows, loaded_rows, quarantined_rows, seconds, run_id,
+                   peak_rss_mib)
+               VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
                ON CONFLICT (source_table, partition, stage) DO UPDATE SET
                    target_table = excluded.target_table, source_rows = excluded.source_rows,
                    loaded_rows = excluded.loaded_rows,
                    quarantined_rows = excluded.quarantined_rows, seconds = excluded.seconds,
-                   run_id = excluded.run_id, reconciled_at = now()""",
+                   run_id = excluded.run_id, peak_rss_mib = excluded.peak_rss_mib,
+                   reconciled_at = now()""",
             [
                 (
                     source_table,
@@ -58,6 +69,7 @@ def record(
                     c.quarantined_rows,
                     seconds,
                     run_id,
+                    peak,
                 )
                 for c in counts
             ],

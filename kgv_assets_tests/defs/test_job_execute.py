@@ -7,6 +7,8 @@ a real PostgreSQL target and a SQLite demo source.
 from __future__ import annotations
 
 import os
+import re
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -55,6 +57,28 @@ def _staged(url: str, name: str) -> dict[str, int]:
     return out
 
 
+def _summary_accounts_for_every_row(env: dict[str, str], legacy_rows: int) -> None:
+    """``kgv summary`` after the run: every table, and the whole run's rows/s and peak memory."""
+    done = subprocess.run(["kgv", "summary"], env=env, capture_output=True, text=True, check=True)
+    for t in TABLES:
+        assert re.search(rf"^{t.name}\s", done.stdout, re.MULTILINE), t.name
+    with psycopg.connect(env["KGV_PG_URL"]) as conn:
+        peak, least = conn.execute(
+            "SELECT max(peak_rss_mib), min(peak_rss_mib) FROM migration.reconciliation"
+        ).fetchone()  # type: ignore[misc]
+    assert 50 < least <= peak < 4096  # every load recorded the real resident set of its process
+    found = re.search(
+        r"^full migration: ([0-9,]+) legacy rows, [0-9.,]+ s of load time .*, ([0-9,]+) rows/s;"
+        r" peak memory ([0-9,]+) MiB",
+        done.stdout,
+        re.MULTILINE,
+    )
+    assert found, done.stdout
+    rows, rate, mib = (int(g.replace(",", "")) for g in found.groups())
+    assert rows == legacy_rows and rate > 0
+    assert mib == round(peak)
+
+
 def test_full_migration_then_a_partition_range(dagster_env: dict[str, str]) -> None:
     source = LegacySourceResource(url=dagster_env["KGV_SOURCE_URL"])
     instance = _instance(dagster_env)
@@ -68,6 +92,10 @@ def test_full_migration_then_a_partition_range(dagster_env: dict[str, str]) -> N
         assert event is not None, t.name
         expected = source.partition_counts(t)
         assert _staged(dagster_env["KGV_PG_URL"], t.name) == expected, t.name
+
+    _summary_accounts_for_every_row(
+        dagster_env, sum(sum(source.partition_counts(t).values()) for t in TABLES)
+    )
 
     years = [k for k in instance.get_dynamic_partitions("legacy_year") if k != "undated"]
     start, end = years[1], years[2]
