@@ -15,7 +15,7 @@ BENCH_SCALE := $(if $(filter command line environment,$(origin SCALE)),$(SCALE),
 DEMO_DB := .demo/kgv_demo.sqlite
 STAMP  := $(VENV)/.installed
 
-.PHONY: help setup demo test ui monitor lint format bench bench-memory clean lock screenshots
+.PHONY: help setup demo test ui monitor lint format bench bench-memory bench-profile clean lock screenshots
 
 help: ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -71,6 +71,10 @@ bench: $(STAMP) ## full migration vs pgloader and the COPY floor, and the sync (
 bench-memory: $(STAMP) ## peak memory of the full migration at 0.25x, 1x and 4x SCALE (4.5 unless given)
 	docker/install-system-packages.sh base bench
 	$(ENV) python -m bench.run --memory --scale $(BENCH_SCALE)
+
+bench-profile: $(STAMP) ## pyinstrument profile of one in-process full migration (bench/results/profile.*)
+	docker/install-system-packages.sh base
+	$(ENV) python -m bench.profile --scale $(BENCH_SCALE)
 
 lock: ## re-pin docker/requirements.lock after editing pyproject.toml (never run implicitly)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)

@@ -73,7 +73,8 @@ def _json_line(m: Measurement) -> dict[str, object]:
     raise StepFailed(f"no result line in:\n{m.stdout[-2000:]}\n{m.stderr[-2000:]}")
 
 
-def _dagster_env(pg_url: str, source: Path, home: Path) -> dict[str, str]:
+def dagster_env(pg_url: str, source: Path, home: Path) -> dict[str, str]:
+    """The environment of a Dagster run on a real instance in ``home`` (dagster.yaml linked)."""
     home.mkdir(parents=True, exist_ok=True)
     link = home / "dagster.yaml"
     if not link.exists():
@@ -111,7 +112,7 @@ def full_cli_then_incremental(
     """
     copy = working_copy(source, scratch, f"cli_rep{rep}")
     with fresh_database("cli") as pg_url:
-        env = _dagster_env(pg_url, copy, scratch / f"home_cli_rep{rep}")
+        env = dagster_env(pg_url, copy, scratch / f"home_cli_rep{rep}")
         _check(run([str(BIN / "kgv"), "partitions", "sync"], env, ROOT), "kgv partitions sync")
         tags = run([str(BIN / "kgv"), "partitions", "range-tags"], env, ROOT)
         _check(tags, "kgv partitions range-tags")
@@ -157,7 +158,7 @@ def full_cli_then_incremental(
 def full_in_process(source: Path, scratch: Path, legacy_rows: int, rep: int) -> StepResult:
     """full_migration with ``execute_in_process``: the work without the CLI's start-up."""
     with fresh_database("inproc") as pg_url:
-        env = _dagster_env(pg_url, source, scratch / f"home_inproc_rep{rep}")
+        env = dagster_env(pg_url, source, scratch / f"home_inproc_rep{rep}")
         m = run(_python("bench.inprocess", "full"), env, ROOT)
         _check(m, "in-process full_migration")
         outcome = _json_line(m)

@@ -62,3 +62,24 @@ def test_tiny_benchmark_writes_every_step(tmp_path: Path) -> None:
     table = [line for line in markdown.splitlines() if line.startswith("| ")]
     assert len(table) == 1 + len(STEPS), "a header and one row per step"
     assert markdown == done.stdout, "the printed table is the Markdown written"
+
+
+def test_tiny_profile_names_the_steps_and_the_project_functions(tmp_path: Path) -> None:
+    env = {**os.environ, "KGV_PG_URL": SERVER_URL}
+    command = [sys.executable, "-m", "bench.profile", "--scale", "0.005", "--top", "5"]
+    done = subprocess.run(
+        [*command, "--out", str(tmp_path)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "kgv_assets/" in (tmp_path / "profile.txt").read_text()
+    text = (tmp_path / "profile.md").read_text()
+    steps, functions = text.split("## Slowest functions")
+    assert len([line for line in steps.splitlines() if line.startswith("| ") and "`" in line]) == 5
+    assert "`legacy__" in steps or "`kgv__" in steps
+    rows = [line for line in functions.splitlines() if line.startswith("| ") and "`" in line]
+    assert len(rows) == 5 and all("kgv_assets/" in row for row in rows)
