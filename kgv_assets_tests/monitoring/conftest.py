@@ -16,8 +16,7 @@ import dagster as dg
 import psycopg
 import pytest
 
-from kgv_assets_tests.conftest import create_database, drop_database
-from kgv_assets_tests.defs.test_full_migration import run_full_migration
+from kgv_assets_tests.conftest import create_database, drop_database, run_full_migration
 
 MONITORING = Path(__file__).resolve().parents[2] / "monitoring"
 
