@@ -100,6 +100,26 @@ def demo_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def loaded_and_quarantined(
+    conn: psycopg.Connection, source_table: str
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Per partition, counted in the tables themselves: rows in the target, rows in quarantine."""
+    from kgv_assets.transform.tables.registry import LOADERS
+
+    target = next(c.mapping.target for c in LOADERS if c.mapping.source == source_table)
+    loaded = conn.execute(
+        sql.SQL("SELECT legacy_partition, count(*) FROM {} GROUP BY 1").format(
+            sql.Identifier("kgv", target)
+        )
+    ).fetchall()
+    rejected = conn.execute(
+        "SELECT partition, count(*) FROM migration.rejected_rows"
+        " WHERE source_table = %s GROUP BY 1",
+        (source_table,),
+    ).fetchall()
+    return {str(k): n for k, n in loaded}, {str(k): n for k, n in rejected}
+
+
 def run_full_migration(instance: dg.DagsterInstance, source_url: str) -> dg.ExecuteInProcessResult:
     """Register the source's partitions and run full_migration over all of them in one run."""
     from kgv_assets.definitions import defs

@@ -19,14 +19,10 @@ from kgv_assets.legacy.catalogue import TABLES
 from kgv_assets.legacy.demo_data import KNOWN_APPLICANT
 from kgv_assets.resources.legacy_source import LegacySourceResource
 from kgv_assets.transform.tables.registry import LOADERS
-from kgv_assets_tests.conftest import Migrated, run_full_migration
+from kgv_assets_tests.conftest import Migrated, loaded_and_quarantined, run_full_migration
 
 pytestmark = pytest.mark.slow
 TARGET_OF = {c.mapping.source: c.mapping.target for c in LOADERS}
-
-
-def _count_by(conn: psycopg.Connection, query: sql.Composable, params=()) -> dict[str, int]:
-    return {k: n for k, n in conn.execute(query, params).fetchall()}
 
 
 def test_every_legacy_row_is_loaded_or_quarantined(migrated: Migrated, demo_source: Path) -> None:
@@ -35,18 +31,7 @@ def test_every_legacy_row_is_loaded_or_quarantined(migrated: Migrated, demo_sour
     with psycopg.connect(url) as conn:
         for t in TABLES:
             expected = source.partition_counts(t)
-            loaded = _count_by(
-                conn,
-                sql.SQL("SELECT legacy_partition, count(*) FROM {} GROUP BY 1").format(
-                    sql.Identifier("kgv", TARGET_OF[t.name])
-                ),
-            )
-            rejected = _count_by(
-                conn,
-                "SELECT partition, count(*) FROM migration.rejected_rows"
-                " WHERE source_table = %s GROUP BY 1",
-                (t.name,),
-            )
+            loaded, rejected = loaded_and_quarantined(conn, t.name)
             for key, n in expected.items():
                 assert loaded.get(key, 0) + rejected.get(key, 0) == n, (t.name, key)
             assert set(loaded) | set(rejected) <= set(expected), t.name

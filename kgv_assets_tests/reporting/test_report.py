@@ -38,7 +38,12 @@ from kgv_assets.reporting.terminal import render_terminal
 from kgv_assets.resources.legacy_source import LegacySourceResource
 from kgv_assets.resources.postgres import PostgresResource
 from kgv_assets.transform.tables.registry import LOADERS
-from kgv_assets_tests.conftest import copy_database, create_database, drop_database
+from kgv_assets_tests.conftest import (
+    copy_database,
+    create_database,
+    drop_database,
+    loaded_and_quarantined,
+)
 
 pytestmark = pytest.mark.slow
 REPORT_KEY = dg.AssetKey(["migration", "report"])
@@ -120,28 +125,13 @@ def copy_url(migration: Migration) -> Iterator[str]:
     drop_database(url)
 
 
-def _count_by(conn: psycopg.Connection, query: sql.Composable, params=()) -> dict[str, int]:
-    return {str(k): n for k, n in conn.execute(query, params).fetchall()}
-
-
 def test_figures_equal_independent_counts(migration: Migration, report: MigrationReport) -> None:
     figures = {(p.source_table, p.stage, p.partition): p for p in report.partitions}
     assert all(p.recorded for p in report.partitions)
     with psycopg.connect(migration.url) as conn:
         for t in TABLES:
             expected = migration.source.partition_counts(t)  # counted by the SQLite source
-            loaded = _count_by(
-                conn,
-                sql.SQL("SELECT legacy_partition, count(*) FROM {} GROUP BY 1").format(
-                    sql.Identifier("kgv", TARGET_OF[t.name])
-                ),
-            )
-            rejected = _count_by(
-                conn,
-                "SELECT partition, count(*) FROM migration.rejected_rows"
-                " WHERE source_table = %s GROUP BY 1",
-                (t.name,),
-            )
+            loaded, rejected = loaded_and_quarantined(conn, t.name)
             for stage in ("staging", "target"):
                 mine = {k[2]: p for k, p in figures.items() if k[:2] == (t.name, stage)}
                 counted = {k: p.source_rows for k, p in mine.items() if p.source_rows}
