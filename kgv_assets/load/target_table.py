@@ -30,6 +30,7 @@ from kgv_assets.load import accounting, quarantine
 from kgv_assets.load.staging import HASH_COLUMN
 from kgv_assets.load.staging import SCHEMA as STAGING
 from kgv_assets.load.target import PARTITION, TargetWriter
+from kgv_assets.sync import dependencies
 from kgv_assets.transform.tables.mapping import TableLoader
 
 CHUNK_ROWS = 50_000
@@ -199,6 +200,20 @@ def partitions_sharing_keys(
     return sorted({*keys, *(k for (k,) in found)})
 
 
+def _covers_every_partition(
+    conn: psycopg.Connection, source: Table, keys: Sequence[str] | None
+) -> bool:
+    """Whether a load of ``keys`` covered every partition the staged table has."""
+    if keys is None:
+        return True
+    staged = conn.execute(
+        sql.SQL("SELECT DISTINCT {} FROM {}").format(
+            sql.Identifier(PARTITION_COLUMN), sql.Identifier(STAGING, source.name)
+        )
+    ).fetchall()
+    return {row[0] for row in staged} <= set(keys)
+
+
 def load_target_table(
     conn: psycopg.Connection,
     loader: TableLoader,
@@ -227,6 +242,8 @@ def load_target_table(
         conn.execute("SET LOCAL jit = off")
         conn.execute("SET LOCAL work_mem = '128MB'")
         keys = partitions_sharing_keys(conn, loader, keys)
+        # What this load looks up in parent tables, before it reads them (dependencies.py).
+        parents = dependencies.current_fingerprints(conn, loader.looked_up)
         quarantine.clear(conn, source, ["transform", "target"], keys)
         loader.prepare(conn)
         query, params = _staging_query(source, source_key, loader.lookups(), keys)
@@ -273,6 +290,8 @@ def load_target_table(
             writer.interrupt(pending.write)
             merged = writer.merge(keys)
         counts = _reconcile(conn, source, keys, loaded, rejected)
+        if parents and _covers_every_partition(conn, source, keys):
+            dependencies.record(conn, mapping.target, parents, run_id)
         seconds = time.perf_counter() - started
         accounting.record(
             conn,

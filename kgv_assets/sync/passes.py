@@ -11,7 +11,7 @@ daemon-free path.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import dagster as dg
@@ -20,6 +20,7 @@ from kgv_assets.legacy.catalogue import TABLES
 from kgv_assets.partitions import legacy_year, sort_partition_keys
 from kgv_assets.resources.legacy_source import LegacySourceResource
 from kgv_assets.resources.postgres import PostgresResource
+from kgv_assets.sync import dependencies
 from kgv_assets.sync.changes import (
     Changes,
     Fingerprints,
@@ -28,7 +29,7 @@ from kgv_assets.sync.changes import (
     encode_cursor,
     partition_keys_in,
 )
-from kgv_assets.sync.runs import run_requests
+from kgv_assets.sync.runs import STEP_TAG, TABLES_TAG, run_requests
 from kgv_assets.sync.store import loaded_baseline, unfinished_partitions
 
 PARENT_RUN_TAG = "kgv/sync_parent_run"
@@ -89,17 +90,33 @@ def evaluate_pass(
     return SyncPass(changes, new, requests, encode_cursor(current, tick + 1), seconds)
 
 
+def dependents_stale(request: dg.RunRequest, postgres: PostgresResource) -> bool:
+    """False for a dependents run none of whose tables' looked-up parent columns changed.
+
+    Asked right before the run, after the runs before it loaded the parents. Any other run:
+    True.
+    """
+    if request.tags.get(STEP_TAG) != "dependents":
+        return True
+    with postgres.connection() as conn:
+        return bool(dependencies.stale(conn, request.tags[TABLES_TAG].split(",")))
+
+
 def execute_in_process(
     job: dg.JobDefinition,
     requests: Sequence[dg.RunRequest],
     instance: dg.DagsterInstance,
     parent_run_id: str | None = None,
+    needed: Callable[[dg.RunRequest], bool] = lambda request: True,
 ) -> Iterator[dg.ExecuteInProcessResult]:
     """Execute run requests one after the other in this process (no daemon, no queue).
 
-    Stops at the first failed run: later runs (the dependents' reload) build on it.
+    A request for which ``needed`` (asked right before it) is False is left out. Stops at the
+    first failed run: later runs (the dependents' reload) build on it.
     """
     for request in requests:
+        if not needed(request):
+            continue
         tags = dict(request.tags)
         if parent_run_id:
             tags[PARENT_RUN_TAG] = parent_run_id

@@ -14,8 +14,11 @@ reloaded over *all* partitions in one run after the others: a deleted applicatio
 may lie in any year (the foreign key cascades the delete; the reload quarantines those rows as
 orphans, as a fresh migration would), and a new file reference may be the one an older
 application names. Only the target stage is reloaded (staging is not re-read) and the merge
-writes only rows that really changed. Reference-table changes come first, in one run (their
-dependents are unpartitioned and follow in the same run).
+writes only rows that really changed; the daemon-free sync skips that run when the parent
+columns the dependent looks up did not change (``kgv_assets.sync.dependencies``), so a
+dependent whose own legacy table changed loads those partitions in the partitions run.
+Reference-table changes come first, in one run (their dependents are unpartitioned and follow
+in the same run).
 
 All runs carry the tag ``kgv/run_kind``, which ``dagster.yaml`` limits to one run at a time: the
 queued run coordinator starts them one after the other, in the order they were requested.
@@ -39,6 +42,7 @@ TABLES_TAG = "kgv/sync_tables"
 STEP_TAG = "kgv/sync_step"
 
 _TARGET_OF = {c.mapping.source: c.mapping.target for c in LOADERS}
+_SOURCE_OF = {c.mapping.target: c.mapping.source for c in LOADERS}
 _PARTITIONED_TARGETS = {c.mapping.target for c in LOADERS if table(c.mapping.source).is_partitioned}
 
 
@@ -122,8 +126,11 @@ def plan_refreshes(changes: Changes, order: Sequence[str]) -> list[Refresh]:
     for keys in sorted(by_range, key=lambda r: position.get(r[0], len(order))):
         names = by_range[keys]
         selection = dg.AssetSelection.assets(*map(legacy_key, names)).downstream()
-        if later is not None:
-            selection = selection - later
+        # A dependent whose own legacy table changed in these partitions loads them here too
+        # (the all-partitions run may be skipped: kgv_assets.sync.dependencies); else it waits.
+        waiting = [d for d in dependents if _SOURCE_OF[d] not in names]
+        if waiting:
+            selection = selection - dg.AssetSelection.assets(*map(target_key, waiting))
         refreshes.append(Refresh(selection, keys, tuple(names), "partitions"))
     if later is not None and order:
         refreshes.append(Refresh(later, tuple(order), tuple(dependents), "dependents"))

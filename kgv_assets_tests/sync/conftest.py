@@ -114,7 +114,8 @@ def _absent(conn: psycopg.Connection, schema: str, name: str) -> bool:
 def snapshot(url: str) -> dict[str, tuple[int, str]]:
     """Row count and digest of the ordered rows of every table the migration writes.
 
-    Run ids, timestamps and surrogate ids are left out: they differ between any two loads.
+    Run ids, timestamps, durations, memory and surrogate ids are left out: they differ between
+    any two loads.
     """
     out: dict[str, tuple[int, str]] = {}
     with psycopg.connect(url) as conn:
@@ -133,8 +134,9 @@ def snapshot(url: str) -> dict[str, tuple[int, str]]:
             )
         for name, dropped in (
             ("rejected_rows", ["id", "run_id", "rejected_at"]),
-            ("reconciliation", ["run_id", "seconds", "reconciled_at"]),
+            ("reconciliation", ["run_id", "seconds", "peak_rss_mib", "reconciled_at"]),
             ("partition_fingerprints", ["run_id", "recorded_at"]),
+            ("dependency_fingerprints", ["run_id", "recorded_at"]),
         ):
             # A partition emptied by a sync keeps a reconciliation row of zeros.
             where = sql.SQL("WHERE source_rows > 0" if name == "reconciliation" else "")

@@ -33,7 +33,7 @@ from kgv_assets.partitions import RANGE_END_TAG, RANGE_START_TAG, legacy_year
 from kgv_assets.resources.legacy_source import LegacySourceResource
 from kgv_assets.resources.postgres import PostgresResource
 from kgv_assets.sync.passes import PARENT_RUN_TAG, execute_in_process
-from kgv_assets.sync.runs import REFRESH_JOB
+from kgv_assets.sync.runs import REFRESH_JOB, STEP_TAG
 from kgv_assets_tests.sync.conftest import MigratedCopy, snapshot
 
 pytestmark = pytest.mark.slow
@@ -221,11 +221,16 @@ def test_a_tick_then_the_operators_commands_reload_exactly_the_changes(
     assert not tick(migrated_copy, result.cursor).run_requests, "nothing requested twice"
     assert not tick(migrated_copy).run_requests, "the target is up to date with the source"
 
-    operators_sync_without_the_daemon(migrated_copy)
+    operators_sync_without_the_daemon(migrated_copy, fresh_migration)
 
 
-def operators_sync_without_the_daemon(m: MigratedCopy) -> None:
-    """`dagster job execute -j incremental_migration`, then `kgv migrate incremental`."""
+def operators_sync_without_the_daemon(m: MigratedCopy, fresh_migration) -> None:
+    """`dagster job execute -j incremental_migration`, then `kgv migrate incremental`.
+
+    The changes (an application's city, a new history row in a new year) leave every
+    application in place: the history's reload over all partitions is skipped, and the target
+    still equals a fresh migration of the changed source.
+    """
     instance = m.instance
     with psycopg.connect(m.url) as conn:
         app, year = _one(
@@ -251,11 +256,13 @@ def operators_sync_without_the_daemon(m: MigratedCopy) -> None:
         dg.RunsFilter(tags={PARENT_RUN_TAG: parent.dagster_run.run_id})
     )
     assert {r.dagster_run.tags.get("dagster/partition") for r in reloads} >= {year, "2036"}
+    assert all(r.dagster_run.tags[STEP_TAG] == "partitions" for r in reloads), "no dependents run"
     with psycopg.connect(m.url) as conn:
         after = set(conn.execute('SELECT DISTINCT _partition, _run_id FROM staging."Antrag"'))
         assert {p for p, _ in after - before} == {year}, "only the changed partition was read"
         city = conn.execute("SELECT city FROM kgv.applications WHERE id = %s", (app,))
         assert city.fetchone() == ("Neustadt",)
+    assert snapshot(m.url) == snapshot(fresh_migration(m.source))
 
     runs = len(instance.get_run_records())
     output = CliRunner().invoke(main, ["migrate", "incremental"], env=env)

@@ -9,8 +9,8 @@ import dagster as dg
 from kgv_assets.partitions import legacy_year, register_partition_keys
 from kgv_assets.resources.legacy_source import LegacySourceResource
 from kgv_assets.resources.postgres import PostgresResource
-from kgv_assets.sync.passes import evaluate_pass, execute_in_process
-from kgv_assets.sync.runs import REFRESH_JOB, RUN_KIND_TAG
+from kgv_assets.sync.passes import dependents_stale, evaluate_pass, execute_in_process
+from kgv_assets.sync.runs import REFRESH_JOB, RUN_KIND_TAG, TABLES_TAG
 
 partition_refresh_job = dg.define_asset_job(
     REFRESH_JOB,
@@ -88,7 +88,15 @@ def sync_changed_partitions(
     context.log.info("fingerprinted the source in %.1f s; %s", seconds, described)
     job = repository.get_job(REFRESH_JOB)
     runs = []
-    for result in execute_in_process(job, found.run_requests, context.instance, context.run_id):
+
+    def needed(request: dg.RunRequest) -> bool:
+        if dependents_stale(request, postgres):
+            return True
+        context.log.info("skipped the reload of %s: parents unchanged", request.tags[TABLES_TAG])
+        return False
+
+    requests = found.run_requests
+    for result in execute_in_process(job, requests, context.instance, context.run_id, needed):
         runs.append(result.run_id)
         context.log.info("reload run %s: %s", result.run_id, "ok" if result.success else "FAILED")
         if not result.success:

@@ -72,6 +72,7 @@ class ApplicationHistoryLoader(RuleLoader):
     mapping = MAPPING
     schema = SCHEMA
     parents = ("applications", "event_types")
+    looked_up = {"applications": ("id",)}  # whether the application exists (lookups)
 
     def prepare(self, conn: psycopg.Connection) -> None:
         """Every year in the staged data gets its yearly partition (new years need no code)."""

@@ -103,6 +103,7 @@ class ApplicationsLoader(RuleLoader):
     mapping = MAPPING
     schema = SCHEMA
     parents = ("file_references",)
+    looked_up = {"file_references": ("id", "district_code", "number", "year")}  # prepare()
 
     def prepare(self, conn: psycopg.Connection) -> None:
         """Read the file references once: parsed Aktenzeichen are matched in memory."""

@@ -9,7 +9,7 @@ per row, the raw legacy values that did not convert into the ``legacy`` jsonb co
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -77,6 +77,7 @@ class TableLoader(Protocol):
 
     mapping: TableMapping
     parents: tuple[str, ...]
+    looked_up: Mapping[str, tuple[str, ...]]
     schema: pa.DataFrameSchema
 
     def prepare(self, conn: psycopg.Connection) -> None:
@@ -98,6 +99,9 @@ class RuleLoader:
     mapping: TableMapping
     schema: pa.DataFrameSchema
     parents: tuple[str, ...] = ()
+    # Parent table -> the columns of it the transformation looks up, for the tables whose rows
+    # depend on parent rows in other partitions (kgv_assets.sync.dependencies).
+    looked_up: Mapping[str, tuple[str, ...]] = {}
 
     def prepare(self, conn: psycopg.Connection) -> None:
         """Nothing to look up by default."""
