@@ -57,13 +57,13 @@ def duplicate_keys(
     conn: psycopg.Connection, table: CheckedTable, partitions: Sequence[str] | None = None
 ) -> Outcome:
     """No key occurs twice: rows in scope whose key another row (anywhere) shares."""
-    keys = sql.SQL(", ").join(map(sql.Identifier, table.key))
-    duplicated = sql.SQL(
-        "({keys}) IN (SELECT {keys} FROM {t} GROUP BY {keys} HAVING count(*) > 1)"
-    ).format(keys=keys, t=table.ident)
-    counts = table.count_where(conn, {"duplicate_rows": duplicated}, partitions)
+    duplicated = sql.SQL("t._key_rows > 1")
+    source = table.with_key_counts()
+    counts = table.count_where(conn, {"duplicate_rows": duplicated}, partitions, source)
     rows, duplicates = int(counts["rows"].sum()), int(counts["duplicate_rows"].sum())
-    samples = table.sample_keys(conn, duplicated, partitions, SAMPLE_SIZE) if duplicates else []
+    samples = (
+        table.sample_keys(conn, duplicated, partitions, SAMPLE_SIZE, source) if duplicates else []
+    )
     enforced = _enforced(conn, table)
     guard = "a unique index enforces it" if enforced else "no unique index enforces it"
     key = ", ".join(table.key)

@@ -65,13 +65,33 @@ class CheckedTable:
             return sql.SQL("TRUE"), []
         return sql.SQL("{} = ANY(%s)").format(self.partition), [list(partitions)]
 
+    def with_key_counts(self) -> sql.Composable:
+        """The table's keys and partitions, each row with how many rows share its key.
+
+        A FROM item for ``count_where``/``sample_keys`` (condition ``t._key_rows > 1``): one sort
+        of the key columns, linear in the table. The obvious ``key IN (SELECT key … HAVING
+        count(*) > 1)`` is planned as a subplan re-run for every row once PostgreSQL expects its
+        result not to fit in work_mem (from a few hundred thousand rows: quadratic).
+        """
+        columns = [*self.key, *([self.partition_column] if self.partition_column else [])]
+        return sql.SQL(
+            "(SELECT {cols}, count(*) OVER (PARTITION BY {keys}) AS _key_rows FROM {t})"
+        ).format(
+            cols=sql.SQL(", ").join(map(sql.Identifier, columns)),
+            keys=sql.SQL(", ").join(map(sql.Identifier, self.key)),
+            t=self.ident,
+        )
+
     def count_where(
         self,
         conn: psycopg.Connection,
         conditions: dict[str, sql.Composable],
         partitions: Sequence[str] | None,
+        source: sql.Composable | None = None,
     ) -> pd.DataFrame:
         """Per partition in scope: all rows, and the rows meeting each named condition.
+
+        ``source`` is the FROM item (default: the table itself), aliased ``t``.
 
         Returns:
             Columns ``partition``, ``rows`` and one per condition, partitions in reading order.
@@ -84,7 +104,7 @@ class CheckedTable:
         query = sql.SQL("SELECT {p}, count(*){filters} FROM {t} t WHERE {scope} GROUP BY 1").format(
             p=self.partition,
             filters=sql.SQL("").join(sql.SQL(", ") + f for f in filters),
-            t=self.ident,
+            t=source or self.ident,
             scope=scope,
         )
         rows = conn.execute(query, params).fetchall()
@@ -100,10 +120,11 @@ class CheckedTable:
         condition: sql.Composable,
         partitions: Sequence[str] | None,
         limit: int,
+        source: sql.Composable | None = None,
     ) -> list[str]:
         """The first ``limit`` distinct keys of rows in scope meeting ``condition`` (key order)."""
         scope, params = self.scope(partitions)
         query = sql.SQL(
             "SELECT DISTINCT {key} FROM {t} t WHERE {scope} AND ({condition}) ORDER BY 1 LIMIT %s"
-        ).format(key=self.key_text, t=self.ident, scope=scope, condition=condition)
+        ).format(key=self.key_text, t=source or self.ident, scope=scope, condition=condition)
         return [str(k) for (k,) in conn.execute(query, [*params, limit]).fetchall()]
