@@ -242,8 +242,10 @@ def load_target_table(
         conn.execute("SET LOCAL jit = off")
         conn.execute("SET LOCAL work_mem = '128MB'")
         keys = partitions_sharing_keys(conn, loader, keys)
-        # What this load looks up in parent tables, before it reads them (dependencies.py).
-        parents = dependencies.current_fingerprints(conn, loader.looked_up)
+        # A load over every partition records what it looks up in parent tables, taken before
+        # it reads them (kgv_assets/sync/dependencies.py).
+        covers_all = bool(loader.looked_up) and _covers_every_partition(conn, source, keys)
+        parents = dependencies.current_fingerprints(conn, loader.looked_up) if covers_all else {}
         quarantine.clear(conn, source, ["transform", "target"], keys)
         loader.prepare(conn)
         query, params = _staging_query(source, source_key, loader.lookups(), keys)
@@ -290,7 +292,7 @@ def load_target_table(
             writer.interrupt(pending.write)
             merged = writer.merge(keys)
         counts = _reconcile(conn, source, keys, loaded, rejected)
-        if parents and _covers_every_partition(conn, source, keys):
+        if parents:
             dependencies.record(conn, mapping.target, parents, run_id)
         seconds = time.perf_counter() - started
         accounting.record(
