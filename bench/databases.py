@@ -13,13 +13,14 @@ from contextlib import contextmanager
 
 import psycopg
 from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
 
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
 def url_of(dbname: str) -> str:
     """A libpq URI for ``dbname`` on the server of KGV_PG_URL (credentials kept)."""
-    info = psycopg.conninfo.conninfo_to_dict(os.environ.get("KGV_PG_URL") or DEFAULT_SERVER)
+    info = conninfo_to_dict(os.environ.get("KGV_PG_URL") or DEFAULT_SERVER)
     info["dbname"] = dbname
     user = info.get("user", "postgres")
     password = f":{info['password']}" if info.get("password") else ""

@@ -16,14 +16,24 @@ import dagster as dg
 import psycopg
 
 from kgv_assets.legacy.demo_data import generate
-from kgv_assets.partitions import all_partitions_tags, legacy_year, register_partition_keys
+from kgv_assets.partitions import (
+    LEGACY_YEAR,
+    all_partitions_tags,
+    register_partition_keys,
+)
 from kgv_assets.reporting.check_results import check_specs
 from kgv_assets.reporting.collect import MissingSchemaError, build_report
 from kgv_assets.reporting.files import report_directory, write_report
 from kgv_assets.reporting.summary import format_table, overall, summary
 from kgv_assets.reporting.terminal import render_terminal
 from kgv_assets.resources.legacy_source import LegacySourceResource
-from kgv_assets.sync.operate import INCREMENTAL_JOB, VALIDATE_JOB, migrate_full, run_job
+from kgv_assets.sync.operate import (
+    INCREMENTAL_JOB,
+    VALIDATE_JOB,
+    code_location,
+    migrate_full,
+    run_job,
+)
 from kgv_assets.transform.tables.document import render
 from kgv_assets.transform.tables.registry import LOADERS
 
@@ -69,7 +79,7 @@ def partitions_sync() -> None:
     """Register every year found in the source as a partition (new years need no code)."""
     instance = dg.DagsterInstance.get()
     new = register_partition_keys(instance, _source().partition_keys())
-    known = instance.get_dynamic_partitions(legacy_year.name)
+    known = instance.get_dynamic_partitions(LEGACY_YEAR)
     click.echo(f"{len(known)} partitions ({len(new)} new: {', '.join(new) or '-'})")
 
 
@@ -106,13 +116,11 @@ def report_command(write: bool) -> None:
     Computed now from the target database and the Dagster instance (the same code as the
     migration/report asset), so it includes checks that finished after the report asset ran.
     """
-    from kgv_assets.definitions import defs  # loading the code location: only this command
-
     instance = dg.DagsterInstance.get()
     with psycopg.connect(_env("KGV_PG_URL"), autocommit=True) as conn:
         try:
             report = build_report(
-                conn, instance, check_specs(defs().resolve_implicit_global_asset_job_def())
+                conn, instance, check_specs(code_location().get_implicit_global_asset_job_def())
             )
         except MissingSchemaError as err:
             raise click.ClickException(str(err)) from err

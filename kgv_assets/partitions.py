@@ -30,7 +30,9 @@ MIN_YEAR = 1800
 MAX_YEAR = 2199
 SENTINEL_DATES = ("1900-01-01", "1753-01-01", "9999-12-31")
 
-legacy_year = dg.DynamicPartitionsDefinition(name="legacy_year")
+LEGACY_YEAR = "legacy_year"
+"""The name of the yearly partitions (dynamic: registered from the source)."""
+legacy_year = dg.DynamicPartitionsDefinition(name=LEGACY_YEAR)
 
 
 class _YearOf(FunctionElement[Any]):
@@ -108,16 +110,16 @@ RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 def register_partition_keys(instance: dg.DagsterInstance, keys: set[str]) -> list[str]:
     """Add the keys the instance does not know yet (in reading order); return them."""
-    known = set(instance.get_dynamic_partitions(legacy_year.name))
+    known = set(instance.get_dynamic_partitions(LEGACY_YEAR))
     new = sort_partition_keys(keys - known)
     if new:
-        instance.add_dynamic_partitions(legacy_year.name, new)
+        instance.add_dynamic_partitions(LEGACY_YEAR, new)
     return new
 
 
 def all_partitions_tags(instance: dg.DagsterInstance) -> dict[str, str]:
     """Run tags selecting every registered partition: one run migrates whole tables."""
-    keys = instance.get_dynamic_partitions(legacy_year.name)
+    keys = instance.get_dynamic_partitions(LEGACY_YEAR)
     if not keys:
         raise ValueError("no partitions registered yet: run `kgv partitions sync` first")
     return {RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]}

@@ -12,16 +12,18 @@ import json
 import os
 import subprocess
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, LiteralString
 from urllib.parse import quote
 
 import dagster as dg
 import psycopg
 import pytest
 from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
 
 SERVER_URL = os.environ.get("KGV_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _url_for(dbname: str) -> str:
     """A postgresql:// URL (libpq and SQLAlchemy both read it) for ``dbname`` on the server."""
-    info = psycopg.conninfo.conninfo_to_dict(SERVER_URL)
+    info = conninfo_to_dict(SERVER_URL)
     user = quote(str(info.get("user", "postgres")))
     password = f":{quote(str(info['password']))}" if info.get("password") else ""
     host = info.get("host", "127.0.0.1")
@@ -38,6 +40,15 @@ def _url_for(dbname: str) -> str:
 
 def _admin_url() -> str:
     return _url_for("postgres")
+
+
+def scalar(
+    conn: psycopg.Connection, query: LiteralString | sql.Composed, params: Sequence[Any] = ()
+) -> Any:
+    """The first column of the one row ``query`` returns (the test fails if it returns none)."""
+    row = conn.execute(query, params).fetchone()
+    assert row is not None, "the query returned no row"
+    return row[0]
 
 
 def create_database(prefix: str) -> str:
@@ -54,8 +65,8 @@ def create_database(prefix: str) -> str:
 def copy_database(url: str, prefix: str) -> str:
     """A new database copied from the one at ``url`` (nobody may be connected to it)."""
     copy = create_database(prefix)
-    name = psycopg.conninfo.conninfo_to_dict(copy)["dbname"]
-    template = psycopg.conninfo.conninfo_to_dict(url)["dbname"]
+    name = conninfo_to_dict(copy)["dbname"]
+    template = conninfo_to_dict(url)["dbname"]
     with psycopg.connect(_admin_url(), autocommit=True) as conn:
         conn.execute(sql.SQL("DROP DATABASE {}").format(sql.Identifier(str(name))))
         conn.execute(
@@ -68,7 +79,7 @@ def copy_database(url: str, prefix: str) -> str:
 
 def drop_database(url: str) -> None:
     """Drop a database made by ``create_database`` (ending its sessions first)."""
-    name = psycopg.conninfo.conninfo_to_dict(url)["dbname"]
+    name = conninfo_to_dict(url)["dbname"]
     with psycopg.connect(_admin_url(), autocommit=True) as conn:
         conn.execute(
             sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(str(name)))
@@ -104,9 +115,9 @@ def loaded_and_quarantined(
     conn: psycopg.Connection, source_table: str
 ) -> tuple[dict[str, int], dict[str, int]]:
     """Per partition, counted in the tables themselves: rows in the target, rows in quarantine."""
-    from kgv_assets.transform.tables.registry import LOADERS
+    from kgv_assets.layout import loaded_from
 
-    target = next(c.mapping.target for c in LOADERS if c.mapping.source == source_table)
+    target = loaded_from(source_table).name
     loaded = conn.execute(
         sql.SQL("SELECT legacy_partition, count(*) FROM {} GROUP BY 1").format(
             sql.Identifier("kgv", target)

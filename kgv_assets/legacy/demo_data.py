@@ -72,6 +72,11 @@ class _Maker:
         return start + offset.astype("timedelta64[s]")
 
 
+def _or_none(present: np.ndarray, values: object) -> np.ndarray:
+    """``values`` where ``present``, else None (an object array, as the legacy columns are)."""
+    return np.where(present, values, np.array(None, dtype=object))  # type: ignore[arg-type]
+
+
 def _text(ts: np.ndarray, millis: bool = True) -> np.ndarray:
     """SQL Server style 121 text: 'YYYY-MM-DD hh:mm:ss.mmm'."""
     s = pd.Series(np.datetime_as_string(ts, unit="ms" if millis else "s"))
@@ -192,17 +197,16 @@ def _antrag(m: _Maker, n: int, akten: pd.DataFrame) -> pd.DataFrame:
     df = pd.DataFrame(
         {
             "an_ID": m.uids(n),
-            "an_Aktenzeichen": np.where(has_az, az_text, None),
-            "an_WartelistenNr32": np.where(
-                district32, "W32-" + pd.Series(np.arange(1, n + 1)).astype(str).str.zfill(5), None
+            "an_Aktenzeichen": _or_none(has_az, az_text),
+            "an_WartelistenNr32": _or_none(
+                district32, "W32-" + pd.Series(np.arange(1, n + 1)).astype(str).str.zfill(5)
             ),
-            "an_WartelistenNr33": np.where(
+            "an_WartelistenNr33": _or_none(
                 ~district32 & (rng.random(n) < 0.4),
                 "W33-" + pd.Series(np.arange(1, n + 1)).astype(str).str.zfill(5),
-                None,
             ),
             "an_Anrede": np.where(female, "Frau", "Herr"),
-            "an_Titel": np.where(rng.random(n) < 0.06, m.pick(np.array(["Dr.", "Prof."]), n), None),
+            "an_Titel": _or_none(rng.random(n) < 0.06, m.pick(np.array(["Dr.", "Prof."]), n)),
             "an_Vorname": first,
             "an_Nachname": last,
             "an_Anrede2": None,
@@ -213,27 +217,28 @@ def _antrag(m: _Maker, n: int, akten: pd.DataFrame) -> pd.DataFrame:
             "an_Strasse": m.pick(m.street, n) + " " + rng.integers(1, 200, size=n).astype(str),
             "an_PLZ": m.pick(m.postcode, n),
             "an_Ort": m.pick(m.city, n),
-            "an_Telefon": np.where(rng.random(n) < 0.8, _phones(m, n, False), None),
-            "an_MobilTelefon": np.where(rng.random(n) < 0.5, _phones(m, n, True), None),
-            "an_GeschTelefon": np.where(rng.random(n) < 0.1, _phones(m, n, False), None),
+            "an_Telefon": _or_none(rng.random(n) < 0.8, _phones(m, n, False)),
+            "an_MobilTelefon": _or_none(rng.random(n) < 0.5, _phones(m, n, True)),
+            "an_GeschTelefon": _or_none(rng.random(n) < 0.1, _phones(m, n, False)),
             "an_Bewerbungsdatum": _text(applied),
-            "an_Bestaetigungsdatum": np.where(rng.random(n) < 0.9, _text(confirmed), None),
-            "an_AktuellesAngebot": np.where(rng.random(n) < 0.3, _text(offer), None),
+            "an_Bestaetigungsdatum": _or_none(rng.random(n) < 0.9, _text(confirmed)),
+            "an_AktuellesAngebot": _or_none(rng.random(n) < 0.3, _text(offer)),
             "an_Loeschdatum": None,
-            "an_Wunsch": np.where(rng.random(n) < 0.4, m.pick(m.sentences, n), None),
-            "an_Vermerk": np.where(rng.random(n) < 0.3, m.pick(m.sentences, n), None),
+            "an_Wunsch": _or_none(rng.random(n) < 0.4, m.pick(m.sentences, n)),
+            "an_Vermerk": _or_none(rng.random(n) < 0.3, m.pick(m.sentences, n)),
             "an_Aktiv": np.where(active, "J", np.where(rng.random(n) < 0.5, "N", "0")),
-            "an_DeaktiviertAm": np.where(active, None, _text(offer)),
-            "an_Geburtstag": pd.Series(born.astype("datetime64[D]")).dt.strftime("%d.%m.%Y"),
+            "an_DeaktiviertAm": _or_none(~active, _text(offer)),
+            "an_Geburtstag": pd.Series(
+                pd.DatetimeIndex(born.astype("datetime64[D]")).strftime("%d.%m.%Y")
+            ),
             "an_Geburtstag2": None,
             "an_MobilTelefon2": None,
-            "an_EMail": np.where(
+            "an_EMail": _or_none(
                 rng.random(n) < 0.6,
                 pd.Series(first).str.lower()
                 + "."
                 + pd.Series(last).str.lower().str.replace(" ", "", regex=False)
                 + "@example.de",
-                None,
             ),
         }
     ).astype(object)
@@ -347,7 +352,8 @@ def _verlauf(m: _Maker, antrag: pd.DataFrame, clerks: np.ndarray) -> pd.DataFram
     parent = np.repeat(np.arange(n_app), per)
     n = len(parent)
     applied = pd.to_datetime(antrag["an_Bewerbungsdatum"], errors="coerce")
-    applied = applied.fillna(pd.Timestamp("2010-01-01")).clip(upper=pd.Timestamp("2026-06-01"))
+    applied = applied.fillna(pd.Timestamp("2010-01-01"))
+    applied = applied.clip(upper=pd.Timestamp("2026-06-01"))  # type: ignore[arg-type]  # stubs
     base = applied.to_numpy(dtype="datetime64[s]")[parent]
     when = m.datetimes(base, base + np.timedelta64(5 * 365 * 86400, "s"))
     when = np.minimum(when, np.datetime64("2026-11-20T12:00:00", "s"))
@@ -362,10 +368,10 @@ def _verlauf(m: _Maker, antrag: pd.DataFrame, clerks: np.ndarray) -> pd.DataFram
             "verl_Flur": rng.integers(1, 40, size=n).astype(str),
             "verl_Parzelle": pd.Series(rng.integers(1, 500, size=n)).astype(str)
             + np.where(rng.random(n) < 0.1, "/2", ""),
-            "verl_Groesse": np.where(rng.random(n) < 0.6, size, None),
+            "verl_Groesse": _or_none(rng.random(n) < 0.6, size),
             "verl_Sachbearbeiter": m.pick(clerks, n),
-            "verl_Hinweis": np.where(rng.random(n) < 0.2, m.pick(m.words, n), None),
-            "verl_Kommentar": np.where(rng.random(n) < 0.3, m.pick(m.sentences, n), None),
+            "verl_Hinweis": _or_none(rng.random(n) < 0.2, m.pick(m.words, n)),
+            "verl_Kommentar": _or_none(rng.random(n) < 0.3, m.pick(m.sentences, n)),
         }
     ).astype(object)
     _plant(m, df, "verl_Groesse", ["250 m²", "312 m²", "250,5", "1.200", "ca. 300", "groß"], 0.02)
@@ -394,9 +400,7 @@ def _personen(m: _Maker, scale: float) -> pd.DataFrame:
             "Pers_Organisationseinheit": m.pick(np.array(["67.1", "67.2", "67.3", "GA"]), n),
             "Pers_Zimmer": rng.integers(100, 600, size=n).astype(str),
             "Pers_Telefon": rng.integers(1000, 9999, size=n).astype(str),
-            "Pers_FAX": np.where(
-                rng.random(n) < 0.5, rng.integers(1000, 9999, size=n).astype(str), None
-            ),
+            "Pers_FAX": _or_none(rng.random(n) < 0.5, rng.integers(1000, 9999, size=n).astype(str)),
             "Pers_Email": pd.Series(first).str.lower()
             + "."
             + pd.Series(last).str.lower()
@@ -450,7 +454,7 @@ def _mischenfelder(m: _Maker) -> pd.DataFrame:
             "misch_ID": m.uids(n),
             "misch_Datenbankfeld": fields,
             "misch_Dokumentfeld": [f.removeprefix("an_") for f in fields],
-            "misch_Kommentar": np.where(m.rng.random(n) < 0.3, m.pick(m.sentences, n), None),
+            "misch_Kommentar": _or_none(m.rng.random(n) < 0.3, m.pick(m.sentences, n)),
         }
     ).astype(object)
     dup = df.iloc[m.rows(n, 3)]
@@ -504,7 +508,7 @@ def generate(path: Path, *, scale: float = 1.0, seed: int = 42) -> dict[str, int
         for table in TABLES:
             _create(db, table)
             frame = frames[table.name][table.column_names].astype(object)
-            frame = frame.where(frame.notna(), None)
+            frame = frame.where(frame.notna(), None)  # type: ignore[arg-type]  # pandas-stubs
             marks = ", ".join("?" * len(table.columns))
             db.executemany(
                 f'INSERT INTO "{table.name}" VALUES ({marks})',

@@ -23,10 +23,9 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 
+from kgv_assets.layout import PARTITION_COLUMN, UNPARTITIONED
 from kgv_assets.legacy.catalogue import Column, Table
 from kgv_assets.partitions import partition_key_expression
-
-PARTITION_COLUMN = "_partition"
 
 
 class _LegacyText(FunctionElement[Any]):
@@ -55,11 +54,12 @@ def _text_sqlite(element: _LegacyText, compiler: Any, **kw: Any) -> str:
 @compiles(_LegacyText, "mssql")
 def _text_mssql(element: _LegacyText, compiler: Any, **kw: Any) -> str:
     inner = compiler.process(element.clauses, **kw)
-    return {
+    converted = {
         "uid": f"CONVERT(char(36), {inner})",
         "datetime": f"CONVERT(varchar(23), {inner}, 121)",
         "int": f"CONVERT(varchar(11), {inner})",
-    }.get(element.kind, inner)
+    }
+    return converted.get(element.kind, str(inner))
 
 
 def canonical_text(column: ColumnElement[Any], kind: str) -> ColumnElement[str]:
@@ -84,7 +84,7 @@ def source_table(table: Table, schema: str | None = None) -> sa.Table:
 def partition_key_of(table: Table, source: sa.Table) -> ColumnElement[str]:
     """The partition key of each row as an expression over ``source``."""
     if not table.partition_column:
-        return sa.literal("all")
+        return sa.literal(UNPARTITIONED)
     return partition_key_expression(table, source.c[table.partition_column])
 
 

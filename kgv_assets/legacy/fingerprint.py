@@ -46,13 +46,9 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 
+from kgv_assets.layout import PARTITION_COLUMN
 from kgv_assets.legacy.catalogue import Table
-from kgv_assets.legacy.extract import (
-    PARTITION_COLUMN,
-    canonical_text,
-    partition_key_of,
-    source_table,
-)
+from kgv_assets.legacy.extract import canonical_text, partition_key_of, source_table
 
 ROW_HASH_FUNCTION = "kgv_row_hash"
 _HASH = "_row_hash"

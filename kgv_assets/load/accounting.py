@@ -1,18 +1,21 @@
-"""The accounting of the migration (``migration.reconciliation``).
+"""The accounting of the migration (``migration.reconciliation``) and the tally of a load.
 
 Per legacy table, partition and stage: source rows = loaded rows + quarantined rows. The
 database enforces the identity with a CHECK constraint, so a load whose numbers do not add up
-fails instead of being recorded.
+fails instead of being recorded. Both stages count their rows with one ``Tally`` while they
+load and report with one ``LoadResult``.
 """
 
 from __future__ import annotations
 
 import resource
 import sys
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Literal
 
+import pandas as pd
 import psycopg
 
 Stage = Literal["staging", "target"]
@@ -28,22 +31,111 @@ class PartitionCount:
     quarantined_rows: int
 
 
+@dataclass
+class Tally:
+    """What one load counted so far, per partition: rows read, loaded, quarantined; reasons."""
+
+    read: Counter[str] = field(default_factory=Counter)
+    loaded: Counter[str] = field(default_factory=Counter)
+    quarantined: Counter[str] = field(default_factory=Counter)
+    reasons: Counter[str] = field(default_factory=Counter)
+
+    @staticmethod
+    def _count(into: Counter[str], partitions: pd.Series) -> None:
+        into.update({str(k): int(n) for k, n in partitions.value_counts().items()})
+
+    def add_read(self, partitions: pd.Series) -> None:
+        """Count rows read, given the partition of each."""
+        self._count(self.read, partitions)
+
+    def add_loaded(self, partitions: pd.Series) -> None:
+        """Count rows loaded, given the partition of each."""
+        self._count(self.loaded, partitions)
+
+    def add_quarantined(self, partitions: pd.Series, reasons: pd.Series) -> None:
+        """Count rows quarantined (their partitions) and their reasons (a list per row)."""
+        self._count(self.quarantined, partitions)
+        if len(reasons):
+            self.reasons.update(
+                {str(r): int(n) for r, n in reasons.explode().value_counts().items()}
+            )
+
+    def counts(self, requested: Iterable[str] = ()) -> dict[str, PartitionCount]:
+        """Per partition read or ``requested`` (key order): rows read, loaded, quarantined."""
+        return {
+            key: PartitionCount(key, self.read[key], self.loaded[key], self.quarantined[key])
+            for key in sorted(set(self.read) | set(requested))
+        }
+
+    def reason_counts(self) -> pd.Series:
+        """Rows per reason, the most frequent last (a row counts once per reason)."""
+        return pd.Series(dict(self.reasons), dtype="int64").sort_values()
+
+
+@dataclass(frozen=True)
+class MergeCounts:
+    """What a merge into the target did."""
+
+    inserted: int
+    updated: int
+    deleted: int
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """What one load of one stage did, per partition.
+
+    Attributes:
+        source_table: The legacy table.
+        table: Where it loaded, ``schema.table`` (``staging.Antrag``, ``kgv.applications``).
+        stage: ``staging`` or ``target``.
+        counts: Per partition: source rows, loaded rows, quarantined rows (at any stage so far).
+        reasons: Rows quarantined by this load per reason.
+        seconds: Wall-clock seconds of the load.
+        merged: What the merge into the target did (target loads only).
+    """
+
+    source_table: str
+    table: str
+    stage: Stage
+    counts: dict[str, PartitionCount]
+    reasons: pd.Series
+    seconds: float
+    merged: MergeCounts | None = None
+
+    @property
+    def source_rows(self) -> int:
+        """Legacy rows of the loaded partitions."""
+        return sum(c.source_rows for c in self.counts.values())
+
+    @property
+    def loaded_rows(self) -> int:
+        """Rows the stage now holds for these partitions."""
+        return sum(c.loaded_rows for c in self.counts.values())
+
+    @property
+    def quarantined_rows(self) -> int:
+        """Rows of these partitions in the quarantine."""
+        return sum(c.quarantined_rows for c in self.counts.values())
+
+    @property
+    def rows_per_second(self) -> int:
+        """Legacy rows per second of the load."""
+        return round(self.source_rows / self.seconds) if self.seconds else 0
+
+    @property
+    def partitions(self) -> Sequence[str]:
+        """The partitions loaded."""
+        return list(self.counts)
+
+
 def peak_rss_mib() -> float:
     """The largest resident set of this process so far, in MiB (``getrusage``)."""
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / 2**20 if sys.platform == "darwin" else peak / 2**10  # bytes on macOS, else KiB
 
 
-def record(
-    conn: psycopg.Connection,
-    *,
-    source_table: str,
-    target_table: str,
-    stage: Stage,
-    counts: Iterable[PartitionCount],
-    seconds: float,
-    run_id: str,
-) -> None:
+def record(conn: psycopg.Connection, result: LoadResult, run_id: str) -> None:
     """Upsert the reconciliation rows of one load (one row per partition, with peak memory)."""
     peak = peak_rss_mib()
     with conn.cursor() as cur:
@@ -60,17 +152,17 @@ def record(
                    reconciled_at = now()""",
             [
                 (
-                    source_table,
+                    result.source_table,
                     c.partition,
-                    stage,
-                    target_table,
+                    result.stage,
+                    result.table,
                     c.source_rows,
                     c.loaded_rows,
                     c.quarantined_rows,
-                    seconds,
+                    result.seconds,
                     run_id,
                     peak,
                 )
-                for c in counts
+                for c in result.counts.values()
             ],
         )

@@ -20,6 +20,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from kgv_assets.legacy.catalogue import Table
+from kgv_assets.transform.conversion import or_none
 
 Stage = Literal["legacy", "transform", "target"]
 
@@ -78,7 +79,7 @@ def write_rejected(
     if rows.empty:
         return 0
     key = table.key_column
-    records = rows[table.column_names].astype(object).where(rows.notna(), None)
+    records = or_none(rows[table.column_names].astype(object), rows.notna())
     with (
         conn.cursor() as cur,
         cur.copy(
@@ -98,7 +99,7 @@ def write_rejected(
                     partitions.loc[label],
                     stage,
                     list(reasons.loc[label]),
-                    Jsonb(raw_row(values), dumps=_dumps),
+                    Jsonb(raw_row({str(k): v for k, v in values.items()}), dumps=_dumps),
                     int(hashes.loc[label]),
                     run_id,
                 )

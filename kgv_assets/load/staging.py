@@ -13,26 +13,28 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
-import pandas as pd
 import psycopg
 from psycopg import sql
 
+from kgv_assets.layout import (
+    HASH_COLUMN,
+    PARTITION_COLUMN,
+    RUN_COLUMN,
+    STAGING,
+    UNPARTITIONED,
+    staged,
+)
 from kgv_assets.legacy.catalogue import Table
-from kgv_assets.legacy.extract import PARTITION_COLUMN
-from kgv_assets.legacy.schemas import LEGACY_SCHEMAS, failure_reasons
+from kgv_assets.legacy.schemas import LEGACY_SCHEMAS
 from kgv_assets.load import accounting, quarantine
-from kgv_assets.load.target import BulkLoad, is_empty
+from kgv_assets.load.accounting import LoadResult, Tally
+from kgv_assets.load.writer import BulkLoad, is_empty
 from kgv_assets.resources.legacy_source import LegacySourceResource
-from kgv_assets.resources.postgres import CopyStream, qualified
+from kgv_assets.resources.postgres import CopyStream
 from kgv_assets.sync.store import record_fingerprints
 from kgv_assets.transform.hashing import row_hash
-
-SCHEMA = "staging"
-HASH_COLUMN = "_row_hash"
-RUN_COLUMN = "_run_id"
-ALL = "all"
+from kgv_assets.validation.reasons import failure_reasons
 
 
 def staging_columns(table: Table) -> list[str]:
@@ -45,7 +47,7 @@ def staging_ddl(table: Table) -> sql.Composed:
     columns = [
         sql.SQL("{} {}{}").format(
             sql.Identifier(c.name),
-            sql.SQL(c.pg_staging_type),
+            sql.SQL(c.pg_staging_type),  # type: ignore[arg-type]  # a fixed set of type names
             sql.SQL("" if c.nullable else " NOT NULL"),
         )
         for c in table.columns
@@ -60,7 +62,7 @@ def staging_ddl(table: Table) -> sql.Composed:
         " CREATE INDEX IF NOT EXISTS {index} ON {table} ({partition});"
         " COMMENT ON TABLE {table} IS {comment}"
     ).format(
-        table=qualified(SCHEMA, table.name),
+        table=staged(table.name),
         columns=sql.SQL(", ").join(columns),
         index=sql.Identifier(f"{table.name}_partition"),
         partition=sql.Identifier(PARTITION_COLUMN),
@@ -68,39 +70,13 @@ def staging_ddl(table: Table) -> sql.Composed:
     )
 
 
-@dataclass
-class StageResult:
-    """What one staging load did, per partition."""
-
-    table: str
-    counts: dict[str, accounting.PartitionCount] = field(default_factory=dict)
-    reasons: pd.Series = field(default_factory=lambda: pd.Series(dtype="int64"))
-    seconds: float = 0.0
-
-    @property
-    def source_rows(self) -> int:
-        """Rows read from the source."""
-        return sum(c.source_rows for c in self.counts.values())
-
-    @property
-    def staged_rows(self) -> int:
-        """Rows landed in staging."""
-        return sum(c.loaded_rows for c in self.counts.values())
-
-    @property
-    def quarantined_rows(self) -> int:
-        """Rows put into the quarantine."""
-        return sum(c.quarantined_rows for c in self.counts.values())
-
-
 def _clear(conn: psycopg.Connection, table: Table, partition_keys: Sequence[str] | None) -> None:
-    target = qualified(SCHEMA, table.name)
     if partition_keys is None:
-        conn.execute(sql.SQL("TRUNCATE {}").format(target))
+        conn.execute(sql.SQL("TRUNCATE {}").format(staged(table.name)))
     else:
         conn.execute(
             sql.SQL("DELETE FROM {} WHERE {} = ANY(%s)").format(
-                target, sql.Identifier(PARTITION_COLUMN)
+                staged(table.name), sql.Identifier(PARTITION_COLUMN)
             ),
             (list(partition_keys),),
         )
@@ -113,7 +89,7 @@ def stage_table(
     table: Table,
     partition_keys: Sequence[str] | None,
     run_id: str,
-) -> StageResult:
+) -> LoadResult:
     """(Re)load ``table`` — all of it, or only ``partition_keys`` — into staging.
 
     Args:
@@ -126,11 +102,7 @@ def stage_table(
     """
     started = time.perf_counter()
     keys = partition_keys if table.is_partitioned else None
-    result = StageResult(table.name)
-    read: dict[str, int] = {}
-    loaded: dict[str, int] = {}
-    rejected: dict[str, int] = {}
-    reason_counts: list[pd.Series] = []
+    tally = Tally()
     schema = LEGACY_SCHEMAS[table.name]
     # Taken before the read: a change made during the read is seen by the next comparison.
     fingerprints = source.fingerprints(table)
@@ -139,57 +111,42 @@ def stage_table(
         _clear(conn, table, keys)
         # Into an empty table (the first load), the partition index is built after the COPY.
         bulk = (
-            BulkLoad.begin(conn, SCHEMA, table.name) if is_empty(conn, table.name, SCHEMA) else None
+            BulkLoad.begin(conn, STAGING, table.name)
+            if is_empty(conn, table.name, STAGING)
+            else None
         )
         pending = quarantine.Pending(table, run_id)
         # One COPY for the whole load: PostgreSQL stores a chunk while the next is read.
-        with CopyStream(conn, SCHEMA, table.name, staging_columns(table)) as stream:
+        with CopyStream(conn, STAGING, table.name, staging_columns(table)) as stream:
             for chunk in source.read_chunks(table, keys):
                 hashes = row_hash(chunk, table.column_names)
                 reasons = failure_reasons(chunk[table.column_names], schema)
                 bad = chunk.index.isin(reasons.index)
                 good = chunk[~bad].assign(**{HASH_COLUMN: hashes[~bad], RUN_COLUMN: run_id})
                 stream.write(good)
-                pending.add(
-                    chunk[bad],
-                    reasons,
-                    hashes,
-                    partitions=chunk[PARTITION_COLUMN],
-                    stage="legacy",
-                )
+                partitions = chunk[PARTITION_COLUMN]
+                pending.add(chunk[bad], reasons, hashes, partitions=partitions, stage="legacy")
                 if pending.full:
                     stream.interrupt(pending.write)
-                _add(read, chunk[PARTITION_COLUMN].value_counts())
-                _add(loaded, good[PARTITION_COLUMN].value_counts())
-                _add(rejected, chunk.loc[bad, PARTITION_COLUMN].value_counts())
-                if len(reasons):
-                    reason_counts.append(reasons.explode().value_counts())
+                tally.add_read(partitions)
+                tally.add_loaded(partitions[~bad])
+                tally.add_quarantined(partitions[bad], reasons)
         pending.write(conn)
-        requested = set(keys) if keys is not None else set() if table.is_partitioned else {ALL}
-        for key in sorted(set(read) | requested):
-            result.counts[key] = accounting.PartitionCount(
-                key, read.get(key, 0), loaded.get(key, 0), rejected.get(key, 0)
-            )
         if bulk is not None:
             bulk.finish(conn)
         # Statistics for the target load's ranking query (a fresh table has none).
-        conn.execute(sql.SQL("ANALYZE {}").format(qualified(SCHEMA, table.name)))
-        result.seconds = time.perf_counter() - started
-        accounting.record(
-            conn,
-            source_table=table.name,
-            target_table=f"{SCHEMA}.{table.name}",
-            stage="staging",
-            counts=result.counts.values(),
-            seconds=result.seconds,
-            run_id=run_id,
+        conn.execute(sql.SQL("ANALYZE {}").format(staged(table.name)))
+        requested = (
+            set(keys) if keys is not None else set() if table.is_partitioned else {UNPARTITIONED}
         )
+        result = LoadResult(
+            table.name,
+            f"{STAGING}.{table.name}",
+            "staging",
+            tally.counts(requested),
+            tally.reason_counts(),
+            time.perf_counter() - started,
+        )
+        accounting.record(conn, result, run_id)
         record_fingerprints(conn, table.name, fingerprints, keys, run_id)
-    if reason_counts:
-        result.reasons = pd.concat(reason_counts).groupby(level=0).sum().sort_values()
     return result
-
-
-def _add(total: dict[str, int], counts: pd.Series) -> None:
-    for key, n in counts.items():
-        total[str(key)] = total.get(str(key), 0) + int(n)

@@ -7,9 +7,9 @@ copy is quarantined as ``duplicate``, a different row with the same key as ``con
 duplicate``. The table's own transformation then converts the rest and may reject rows (for
 example orphans); the target pandera schema catches what would break a domain or constraint,
 with every reason (lazy validation). Survivors are merged into the target (see
-``load.target``) and the reconciliation row proves source = loaded + quarantined per partition.
-A load of some partitions also reloads the partitions that share keys with them (a row that
-moved to another year, duplicates): ``partitions_sharing_keys``.
+``kgv_assets.load.writer``) and the reconciliation row proves source = loaded + quarantined per
+partition. A load of some partitions also reloads the partitions that share keys with them (a
+row that moved to another year, duplicates): ``partitions_sharing_keys``.
 """
 
 from __future__ import annotations
@@ -23,47 +23,23 @@ import pandas as pd
 import psycopg
 from psycopg import sql
 
-from kgv_assets.legacy.catalogue import Table, table
-from kgv_assets.legacy.extract import PARTITION_COLUMN
-from kgv_assets.legacy.schemas import failure_reasons
+from kgv_assets.layout import (
+    HASH_COLUMN,
+    LEGACY_HASH,
+    PARTITION_COLUMN,
+    TARGET_BOOKKEEPING,
+    TARGET_PARTITION,
+    staged,
+)
+from kgv_assets.legacy.catalogue import Table
 from kgv_assets.load import accounting, quarantine
-from kgv_assets.load.staging import HASH_COLUMN
-from kgv_assets.load.staging import SCHEMA as STAGING
-from kgv_assets.load.target import PARTITION, TargetWriter
+from kgv_assets.load.accounting import LoadResult, Tally
+from kgv_assets.load.writer import MergeWriter
 from kgv_assets.sync import dependencies
 from kgv_assets.transform.tables.mapping import TableLoader
+from kgv_assets.validation.reasons import failure_reasons
 
 CHUNK_ROWS = 50_000
-BOOKKEEPING = ["legacy", "legacy_hash", PARTITION]
-
-
-@dataclass
-class TargetLoadResult:
-    """What one target load did."""
-
-    source_table: str
-    target_table: str
-    counts: dict[str, accounting.PartitionCount]
-    reasons: pd.Series
-    inserted: int = 0
-    updated: int = 0
-    deleted: int = 0
-    seconds: float = 0.0
-
-    @property
-    def source_rows(self) -> int:
-        """Legacy rows of the loaded partitions."""
-        return sum(c.source_rows for c in self.counts.values())
-
-    @property
-    def loaded_rows(self) -> int:
-        """Rows now in the target for these partitions."""
-        return sum(c.loaded_rows for c in self.counts.values())
-
-    @property
-    def quarantined_rows(self) -> int:
-        """Rows quarantined at any stage for these partitions."""
-        return sum(c.quarantined_rows for c in self.counts.values())
 
 
 def _staging_query(
@@ -82,14 +58,14 @@ def _staging_query(
     order = sql.SQL("s.{p}, s.{h}").format(
         p=sql.Identifier(PARTITION_COLUMN), h=sql.Identifier(HASH_COLUMN)
     )
-    staged = sql.Identifier(STAGING, source.name)
+    rows = staged(source.name)
     scope = sql.SQL("")
     params: list[object] = []
     if keys is not None:
         # Rank against every staged row with a key that these partitions hold.
         scope = sql.SQL(
             "WHERE ({key_cols}) IN (SELECT {key_cols} FROM {staged} s WHERE s.{p} = ANY(%s))"
-        ).format(key_cols=key_cols, staged=staged, p=sql.Identifier(PARTITION_COLUMN))
+        ).format(key_cols=key_cols, staged=rows, p=sql.Identifier(PARTITION_COLUMN))
         params.append(list(keys))
     query = sql.SQL(
         "SELECT * FROM (SELECT {columns}, s.{p} AS {p}, s.{h} AS {h}, "
@@ -101,7 +77,7 @@ def _staging_query(
         p=sql.Identifier(PARTITION_COLUMN),
         h=sql.Identifier(HASH_COLUMN),
         extra=extra,
-        staged=staged,
+        staged=rows,
         scope=scope,
         key_cols=key_cols,
         order=order,
@@ -171,7 +147,7 @@ def partitions_sharing_keys(
     loaded partitions, or loaded/quarantined under them last time. Loading the two years of a
     moved row in either order then ends with the row once, under its new year.
     """
-    source = table(loader.mapping.source)
+    source = loader.mapping.legacy
     key_rule = [r for r in loader.mapping.rules if r.target in loader.mapping.key]
     if (
         keys is None
@@ -180,7 +156,6 @@ def partitions_sharing_keys(
         or key_rule[0].source != source.primary_key
     ):
         return None if keys is None else list(keys)
-    staged = sql.Identifier(STAGING, source.name)
     query = sql.SQL(
         "SELECT DISTINCT s.{p} FROM {staged} s WHERE s.{p} <> ALL(%(keys)s) AND ("
         " s.{pk} IN (SELECT {pk} FROM {staged} WHERE {p} = ANY(%(keys)s))"
@@ -191,10 +166,10 @@ def partitions_sharing_keys(
     ).format(
         p=sql.Identifier(PARTITION_COLUMN),
         pk=sql.Identifier(source.primary_key),
-        staged=staged,
+        staged=staged(source.name),
         tk=sql.Identifier(key_rule[0].target),
-        target=sql.Identifier("kgv", loader.mapping.target),
-        tp=sql.Identifier(PARTITION),
+        target=loader.mapping.table.ident,
+        tp=sql.Identifier(TARGET_PARTITION),
     )
     found = conn.execute(query, {"keys": list(keys), "table": source.name}).fetchall()
     return sorted({*keys, *(k for (k,) in found)})
@@ -206,12 +181,45 @@ def _covers_every_partition(
     """Whether a load of ``keys`` covered every partition the staged table has."""
     if keys is None:
         return True
-    staged = conn.execute(
+    partitions = conn.execute(
         sql.SQL("SELECT DISTINCT {} FROM {}").format(
-            sql.Identifier(PARTITION_COLUMN), sql.Identifier(STAGING, source.name)
+            sql.Identifier(PARTITION_COLUMN), staged(source.name)
         )
     ).fetchall()
-    return {row[0] for row in staged} <= set(keys)
+    return {row[0] for row in partitions} <= set(keys)
+
+
+@dataclass(frozen=True)
+class ConvertedChunk:
+    """One chunk of staged rows after conversion and validation.
+
+    Attributes:
+        rows: The target rows that load (target columns and bookkeeping).
+        rejected: Per stage (``transform``, ``target``), each rejected staged row's reasons.
+    """
+
+    rows: pd.DataFrame
+    rejected: dict[quarantine.Stage, pd.Series]
+
+
+def convert_chunk(
+    chunk: pd.DataFrame, loader: TableLoader, conn: psycopg.Connection
+) -> ConvertedChunk:
+    """Rank out duplicates, convert with the table's rules, validate with its target schema."""
+    dups = duplicate_reasons(chunk)
+    first = chunk.drop(index=dups.index)
+    transformed = loader.transform(first, conn)
+    rows = transformed.rows.assign(
+        **{
+            LEGACY_HASH: first.loc[transformed.rows.index, HASH_COLUMN].astype("int64"),
+            TARGET_PARTITION: first.loc[transformed.rows.index, PARTITION_COLUMN],
+        }
+    )
+    invalid = failure_reasons(rows, loader.schema)
+    return ConvertedChunk(
+        rows.drop(index=invalid.index),
+        {"transform": pd.concat([dups, transformed.rejected]), "target": invalid},
+    )
 
 
 def load_target_table(
@@ -220,7 +228,7 @@ def load_target_table(
     partition_keys: Sequence[str] | None,
     run_id: str,
     reader: psycopg.Connection | None = None,
-) -> TargetLoadResult:
+) -> LoadResult:
     """(Re)load the target table of ``loader`` for ``partition_keys`` (None: unpartitioned/all).
 
     With ``reader`` (a second autocommit connection to the same database) the staged rows are
@@ -229,13 +237,10 @@ def load_target_table(
     """
     started = time.perf_counter()
     mapping = loader.mapping
-    source = table(mapping.source)
+    source = mapping.legacy
     keys = partition_keys if source.is_partitioned else None
     source_key = source.order_by if source.key_column is None else [source.key_column]
-    columns = [*mapping.target_columns, *BOOKKEEPING]
-    loaded: dict[str, int] = {}
-    rejected: dict[str, int] = {}
-    reason_counts: list[pd.Series] = []
+    tally = Tally()
     with conn.transaction():
         # The ranking query over the whole staging table: JIT compiling it took longer (about
         # 2 s) than running it, and its sorts belong in memory, not in temporary files.
@@ -256,77 +261,50 @@ def load_target_table(
                 else _read(conn, query, params)
             )
             writer = stack.enter_context(
-                TargetWriter(conn, mapping.target, columns, mapping.key, stream=reader is not None)
+                MergeWriter(
+                    conn,
+                    mapping.target,
+                    [*mapping.target_columns, *TARGET_BOOKKEEPING],
+                    mapping.key,
+                    stream=reader is not None,
+                )
             )
             pending = quarantine.Pending(source, run_id)
             for chunk in chunks:
-                dups = duplicate_reasons(chunk)
-                first = chunk.drop(index=dups.index)
-                transformed = loader.transform(first, conn)
-                rows = transformed.rows
-                rows = rows.assign(
-                    legacy_hash=first.loc[rows.index, HASH_COLUMN].astype("int64"),
-                    **{PARTITION: first.loc[rows.index, PARTITION_COLUMN]},
-                )
-                invalid = failure_reasons(rows, loader.schema)
-                good = rows.drop(index=invalid.index)
-                writer.add(good)
-                for stage, reasons in (
-                    ("transform", pd.concat([dups, transformed.rejected])),
-                    ("target", invalid),
-                ):
+                converted = convert_chunk(chunk, loader, conn)
+                writer.add(converted.rows)
+                tally.add_loaded(converted.rows[TARGET_PARTITION])
+                for stage, reasons in converted.rejected.items():
                     bad = chunk.loc[reasons.index]
                     pending.add(
                         bad,
                         reasons,
                         chunk[HASH_COLUMN],
                         partitions=chunk[PARTITION_COLUMN],
-                        stage=stage,  # type: ignore[arg-type]
+                        stage=stage,
                     )
-                    _add(rejected, bad[PARTITION_COLUMN].value_counts())
-                    if len(reasons):
-                        reason_counts.append(reasons.explode().value_counts())
-                _add(loaded, good[PARTITION].value_counts())
+                    tally.add_quarantined(bad[PARTITION_COLUMN], reasons)
                 if pending.full or not writer.stream:
                     writer.interrupt(pending.write)
             writer.interrupt(pending.write)
             merged = writer.merge(keys)
-        counts = _reconcile(conn, source, keys, loaded, rejected)
         if parents:
             dependencies.record(conn, mapping.target, parents, run_id)
-        seconds = time.perf_counter() - started
-        accounting.record(
-            conn,
-            source_table=source.name,
-            target_table=f"kgv.{mapping.target}",
-            stage="target",
-            counts=counts.values(),
-            seconds=seconds,
-            run_id=run_id,
+        result = LoadResult(
+            source.name,
+            mapping.table.qualified,
+            "target",
+            _reconcile(conn, source, keys, tally),
+            tally.reason_counts(),
+            time.perf_counter() - started,
+            merged,
         )
-    reasons = (
-        pd.concat(reason_counts).groupby(level=0).sum().sort_values()
-        if reason_counts
-        else pd.Series(dtype="int64")
-    )
-    return TargetLoadResult(
-        source.name,
-        f"kgv.{mapping.target}",
-        counts,
-        reasons,
-        merged.inserted,
-        merged.updated,
-        merged.deleted,
-        seconds,
-    )
+        accounting.record(conn, result, run_id)
+    return result
 
 
 def _reconcile(
-    conn: psycopg.Connection,
-    source: Table,
-    keys: Sequence[str] | None,
-    loaded: dict[str, int],
-    rejected: dict[str, int],
+    conn: psycopg.Connection, source: Table, keys: Sequence[str] | None, tally: Tally
 ) -> dict[str, accounting.PartitionCount]:
     """Per partition: source rows (as staged) = loaded + quarantined at any stage."""
     query = (
@@ -337,17 +315,12 @@ def _reconcile(
     if keys is not None:
         query += " AND partition = ANY(%s)"
         params.append(list(keys))
-    counts = {}
-    for partition, source_rows, legacy_rejected in conn.execute(query, params):
-        counts[partition] = accounting.PartitionCount(
+    return {
+        partition: accounting.PartitionCount(
             partition,
             source_rows,
-            loaded.get(partition, 0),
-            legacy_rejected + rejected.get(partition, 0),
+            tally.loaded[partition],
+            legacy_rejected + tally.quarantined[partition],
         )
-    return counts
-
-
-def _add(total: dict[str, int], counts: pd.Series) -> None:
-    for key, n in counts.items():
-        total[str(key)] = total.get(str(key), 0) + int(n)
+        for partition, source_rows, legacy_rejected in conn.execute(query, params)
+    }

@@ -18,10 +18,16 @@ import dagster as dg
 import psycopg
 from psycopg import sql
 
+from kgv_assets.layout import (
+    LEGACY_VALUES,
+    LOADED_TABLES,
+    PARTITION_COLUMN,
+    STAGING,
+    TARGET,
+    TARGET_PARTITION,
+    loaded_from,
+)
 from kgv_assets.legacy.catalogue import TABLES
-from kgv_assets.legacy.extract import PARTITION_COLUMN
-from kgv_assets.load.staging import SCHEMA as STAGING
-from kgv_assets.load.target import PARTITION as TARGET_PARTITION
 from kgv_assets.reporting.check_results import latest_check_results
 from kgv_assets.reporting.model import (
     MigrationReport,
@@ -33,7 +39,6 @@ from kgv_assets.reporting.summary import summary
 from kgv_assets.reporting.verdict import accounting_failures, judge
 from kgv_assets.transform.tables.registry import LOADERS
 
-TARGET_SCHEMA = "kgv"
 NOTES = (
     "Accounting: migration.reconciliation as recorded by the loads, each figure recounted from "
     "the tables when the report was written.",
@@ -56,7 +61,7 @@ def _existing_tables(conn: psycopg.Connection) -> set[tuple[str, str]]:
     rows = conn.execute(
         "SELECT table_schema, table_name FROM information_schema.tables"
         " WHERE table_schema = ANY(%s)",
-        ([STAGING, TARGET_SCHEMA],),
+        ([STAGING, TARGET],),
     ).fetchall()
     return {(s, t) for s, t in rows}
 
@@ -73,17 +78,16 @@ def _count_by_partition(
 def partition_figures(conn: psycopg.Connection) -> list[PartitionFigures]:
     """Reconciliation rows beside their recounts, per table, partition and stage."""
     existing = _existing_tables(conn)
-    target_of = {c.mapping.source: c.mapping.target for c in LOADERS}
     counted: dict[tuple[str, str], dict[str, int]] = {}
     for t in TABLES:
         if (STAGING, t.name) in existing:
             counted[t.name, "staging"] = _count_by_partition(
                 conn, STAGING, t.name, PARTITION_COLUMN
             )
-        target = target_of.get(t.name)
-        if target and (TARGET_SCHEMA, target) in existing:
-            counted[t.name, "target"] = _count_by_partition(
-                conn, TARGET_SCHEMA, target, TARGET_PARTITION
+    for target in LOADED_TABLES:
+        if (TARGET, target.name) in existing:
+            counted[target.legacy.name, "target"] = _count_by_partition(
+                conn, TARGET, target.name, TARGET_PARTITION
             )
     rejected: dict[tuple[str, str, str], int] = defaultdict(int)
     for table, partition, stage, n in conn.execute(
@@ -125,7 +129,7 @@ def partition_figures(conn: psycopg.Connection) -> list[PartitionFigures]:
         unaccounted[key[0], key[1], key[2]][1] += n
     for (table, partition, stage), (loaded, quarantined) in sorted(unaccounted.items()):
         if (table, partition, stage) not in seen:
-            name = f"{STAGING}.{table}" if stage == "staging" else f"kgv.{target_of.get(table)}"
+            name = f"{STAGING}.{table}" if stage == "staging" else loaded_from(table).qualified
             out.append(
                 PartitionFigures(
                     table, name, partition, stage, 0, 0, 0, loaded, quarantined, recorded=False
@@ -149,20 +153,20 @@ def rule_outcomes(conn: psycopg.Connection) -> list[RuleOutcome]:
     out = []
     for loader in LOADERS:
         mapping = loader.mapping
-        if (TARGET_SCHEMA, mapping.target) not in existing:
+        if (TARGET, mapping.target) not in existing:
             continue
         counts = conn.execute(
             sql.SQL(
-                "SELECT k, count(*) FROM {t}, jsonb_object_keys(legacy) AS k"
-                " WHERE jsonb_typeof(legacy) = 'object' GROUP BY 1 ORDER BY 2 DESC, 1"
-            ).format(t=sql.Identifier(TARGET_SCHEMA, mapping.target))
+                "SELECT k, count(*) FROM {t}, jsonb_object_keys({legacy}) AS k"
+                " WHERE jsonb_typeof({legacy}) = 'object' GROUP BY 1 ORDER BY 2 DESC, 1"
+            ).format(t=mapping.table.ident, legacy=sql.Identifier(LEGACY_VALUES))
         ).fetchall()
         for column, n in counts:
             rules = [r for r in mapping.rules if r.source == column]
             converted = [r for r in rules if r.convert is not None] or rules
             out.append(
                 RuleOutcome(
-                    f"{TARGET_SCHEMA}.{mapping.target}",
+                    mapping.table.qualified,
                     column,
                     tuple(r.target for r in converted),
                     "; ".join(dict.fromkeys(r.description for r in converted))

@@ -81,7 +81,7 @@ def column_as_copy_text(s: pd.Series) -> list[bytes]:
     if texts is None:
         texts = s.to_numpy(dtype=object, copy=True)  # NULLs are overwritten below
         try:
-            null = np.equal(texts, None)
+            null = np.equal(texts, np.array(None, dtype=object))
             texts[null] = ""
             escaped = escape_all(texts.tolist())
         except TypeError:  # NaN, pd.NA, dicts, numbers … among the strings

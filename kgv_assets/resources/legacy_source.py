@@ -14,10 +14,12 @@ import dagster as dg
 import pandas as pd
 import sqlalchemy as sa
 from pydantic import Field, PrivateAttr
+from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 
+from kgv_assets.layout import PARTITION_COLUMN
 from kgv_assets.legacy.catalogue import TABLES, Table
-from kgv_assets.legacy.extract import PARTITION_COLUMN, count_rows_by_partition, select_rows
+from kgv_assets.legacy.extract import count_rows_by_partition, select_rows
 from kgv_assets.legacy.fingerprint import Fingerprint, fingerprint_query, register_sqlite_functions
 
 
@@ -48,13 +50,13 @@ class LegacySourceResource(dg.ConfigurableResource):
             url = make_url(self.url)
             engine = sa.create_engine(url, pool_pre_ping=url.get_backend_name() != "sqlite")
             if url.get_backend_name() == "sqlite":
-                sa.event.listen(engine, "connect", _read_only)
-                sa.event.listen(engine, "connect", register_sqlite_functions)
+                event.listen(engine, "connect", _read_only)
+                event.listen(engine, "connect", register_sqlite_functions)
             self._engine = engine
         return self._engine
 
     @property
-    def schema(self) -> str | None:
+    def schema_name(self) -> str | None:
         """The legacy schema, None where the source has none (SQLite)."""
         return self.source_schema or None
 
@@ -78,11 +80,12 @@ class LegacySourceResource(dg.ConfigurableResource):
         per-row result processing would add nothing but time (a quarter of the read). Neither
         sqlite3 nor pyodbc buffers the result: the cursor streams.
         """
-        stmt = select_rows(table, self.schema, partition_keys)
+        stmt = select_rows(table, self.schema_name, partition_keys)
         names = [*table.column_names, PARTITION_COLUMN]
         with self.engine.connect() as conn:
             result = conn.execute(stmt)
             cursor = result.cursor
+            assert cursor is not None, "a SELECT has a cursor"
             while rows := cursor.fetchmany(self.chunk_rows):
                 yield pd.DataFrame.from_records(rows, columns=names, coerce_float=False)
             result.close()
@@ -94,11 +97,11 @@ class LegacySourceResource(dg.ConfigurableResource):
     def partition_counts(self, table: Table) -> dict[str, int]:
         """Rows per partition key, counted by the source database."""
         with self.engine.connect() as conn:
-            rows = conn.execute(count_rows_by_partition(table, self.schema)).all()
+            rows = conn.execute(count_rows_by_partition(table, self.schema_name)).all()
         return {str(key): int(n) for key, n in rows}
 
     def fingerprints(self, table: Table) -> dict[str, Fingerprint]:
         """Row count and content checksum per partition key, computed by the source database."""
         with self.engine.connect() as conn:
-            rows = conn.execute(fingerprint_query(table, self.schema)).all()
+            rows = conn.execute(fingerprint_query(table, self.schema_name)).all()
         return {str(key): Fingerprint(int(n), int(hi), int(lo)) for key, n, hi, lo in rows}

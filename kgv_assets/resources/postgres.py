@@ -9,6 +9,7 @@ import dagster as dg
 import pandas as pd
 import psycopg
 from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
 from psycopg.copy import Copy, QueuedLibpqWriter
 from psycopg_pool import ConnectionPool
 from pydantic import Field, PrivateAttr
@@ -16,7 +17,7 @@ from pydantic import Field, PrivateAttr
 from kgv_assets.resources.copy_format import encode_copy_text
 
 
-def qualified(schema: str, table: str) -> sql.Composed:
+def qualified(schema: str, table: str) -> sql.Identifier:
     """``"schema"."table"`` as a safely quoted identifier."""
     return sql.Identifier(schema, table)
 
@@ -137,5 +138,5 @@ class PostgresResource(dg.ConfigurableResource):
     @property
     def dsn_for_people(self) -> str:
         """Host, port and database only: safe for logs and metadata."""
-        info = psycopg.conninfo.conninfo_to_dict(self.url)
+        info = conninfo_to_dict(self.url)
         return f"{info.get('host', 'localhost')}:{info.get('port', 5432)}/{info.get('dbname', '')}"

@@ -19,9 +19,8 @@ from collections.abc import Mapping, Sequence
 import psycopg
 from psycopg import sql
 
+from kgv_assets.layout import target_table
 from kgv_assets.transform.tables.registry import LOADERS
-
-SCHEMA = "kgv"
 
 
 def looked_up() -> dict[str, Mapping[str, tuple[str, ...]]]:
@@ -37,7 +36,7 @@ def parent_fingerprint(conn: psycopg.Connection, parent: str, columns: Sequence[
             " FROM {table}"
         ).format(
             cols=sql.SQL(", ").join(map(sql.Identifier, columns)),
-            table=sql.Identifier(SCHEMA, parent),
+            table=target_table(parent).ident,
         )
     ).fetchone()
     assert row is not None

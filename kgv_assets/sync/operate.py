@@ -17,13 +17,22 @@ INCREMENTAL_JOB = "incremental_migration"
 VALIDATE_JOB = "validate"
 
 
+def code_location() -> dg.RepositoryDefinition:
+    """The code location, loaded now (commands and in-process runs ask for it when they need it).
+
+    Imported here, not at the top: ``kgv_assets.definitions`` holds the location's lazy
+    Definitions, which the autoloader must not find again in a module it loads.
+    """
+    from kgv_assets.definitions import defs
+
+    return defs().get_repository_def()
+
+
 def run_job(
     name: str, instance: dg.DagsterInstance, tags: dict[str, str] | None = None
 ) -> dg.ExecuteInProcessResult:
     """Execute the job ``name`` of the code location in process on ``instance``."""
-    from kgv_assets.definitions import defs  # loading the code location only when asked
-
-    job = defs().resolve_job_def(name)
+    job = code_location().get_job(name)
     return job.execute_in_process(instance=instance, tags=tags, raise_on_error=False)
 
 

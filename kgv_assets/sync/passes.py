@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import dagster as dg
 
 from kgv_assets.legacy.catalogue import TABLES
-from kgv_assets.partitions import legacy_year, sort_partition_keys
+from kgv_assets.partitions import LEGACY_YEAR, sort_partition_keys
 from kgv_assets.resources.legacy_source import LegacySourceResource
 from kgv_assets.resources.postgres import PostgresResource
 from kgv_assets.sync import dependencies
@@ -82,7 +82,7 @@ def evaluate_pass(
             seen=seen,
             unfinished=unfinished_partitions(conn) if retry_unfinished else None,
         )
-    known = list(instance.get_dynamic_partitions(legacy_year.name))
+    known = list(instance.get_dynamic_partitions(LEGACY_YEAR))
     new = sort_partition_keys(partition_keys_in(current) - set(known))
     requests = run_requests(
         changes, [*known, *new], repository, key_prefix=f"tick{tick + 1}" if cursor else None

@@ -31,7 +31,8 @@ from dataclasses import dataclass
 
 import dagster as dg
 
-from kgv_assets.legacy.catalogue import TABLES, table
+from kgv_assets.layout import legacy_key, loaded_from, target_key, target_table
+from kgv_assets.legacy.catalogue import TABLES
 from kgv_assets.partitions import RANGE_END_TAG, RANGE_START_TAG
 from kgv_assets.sync.changes import Changes
 from kgv_assets.transform.tables.registry import LOADERS
@@ -40,10 +41,6 @@ REFRESH_JOB = "partition_refresh_job"
 RUN_KIND_TAG = "kgv/run_kind"
 TABLES_TAG = "kgv/sync_tables"
 STEP_TAG = "kgv/sync_step"
-
-_TARGET_OF = {c.mapping.source: c.mapping.target for c in LOADERS}
-_SOURCE_OF = {c.mapping.target: c.mapping.source for c in LOADERS}
-_PARTITIONED_TARGETS = {c.mapping.target for c in LOADERS if table(c.mapping.source).is_partitioned}
 
 
 @dataclass(frozen=True)
@@ -58,23 +55,13 @@ class Refresh:
     """``reference``, ``partitions`` or ``dependents`` (shown as a run tag)."""
 
 
-def legacy_key(name: str) -> dg.AssetKey:
-    """The asset key of the legacy table ``name``."""
-    return dg.AssetKey(["legacy", name])
-
-
-def target_key(target: str) -> dg.AssetKey:
-    """The asset key of the target table ``kgv.<target>``."""
-    return dg.AssetKey(["kgv", target])
-
-
 def cross_partition_dependents(tables: Sequence[str]) -> list[str]:
     """Partitioned target tables that reference the targets of ``tables`` across partitions."""
-    parents = {_TARGET_OF[t] for t in tables if table(t).is_partitioned}
+    parents = {loaded_from(t).name for t in tables if loaded_from(t).partitioned}
     return sorted(
         c.mapping.target
         for c in LOADERS
-        if c.mapping.target in _PARTITIONED_TARGETS and parents & set(c.parents)
+        if c.mapping.table.partitioned and parents & set(c.parents)
     )
 
 
@@ -128,7 +115,7 @@ def plan_refreshes(changes: Changes, order: Sequence[str]) -> list[Refresh]:
         selection = dg.AssetSelection.assets(*map(legacy_key, names)).downstream()
         # A dependent whose own legacy table changed in these partitions loads them here too
         # (the all-partitions run may be skipped: kgv_assets.sync.dependencies); else it waits.
-        waiting = [d for d in dependents if _SOURCE_OF[d] not in names]
+        waiting = [d for d in dependents if target_table(d).legacy.name not in names]
         if waiting:
             selection = selection - dg.AssetSelection.assets(*map(target_key, waiting))
         refreshes.append(Refresh(selection, keys, tuple(names), "partitions"))

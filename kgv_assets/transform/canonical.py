@@ -23,6 +23,8 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from kgv_assets.transform.conversion import or_none
+
 _PENDING_MAX = 262_144
 
 
@@ -101,10 +103,10 @@ def convert_distinct(
     """
     distinct = pd.Series(text.dropna().unique(), dtype=object)
     known = written.contains(distinct)
-    converted = distinct.where(known, None).astype(object)
+    converted = or_none(distinct, pd.Series(known, index=distinct.index)).astype(object)
     fresh = distinct[~known].map(parse)
     converted[~known] = fresh
     written.add(fresh)
     lookup = dict(zip(distinct, converted, strict=True))
     values = text.map(lookup).astype(object)
-    return values.where(values.notna(), None)
+    return or_none(values, values.notna())

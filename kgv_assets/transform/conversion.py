@@ -3,8 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
 
 import pandas as pd
+
+Frame = TypeVar("Frame", pd.Series, pd.DataFrame)
+
+
+def or_none(values: Frame, keep: pd.Series | pd.DataFrame) -> Frame:
+    """``values`` where ``keep`` holds, None elsewhere (None, not NaN, in object columns).
+
+    pandas takes None as the replacement value; pandas-stubs does not admit it, hence the one
+    ignore here rather than at every caller.
+    """
+    return values.where(keep, None)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -24,7 +36,7 @@ class Converted:
     def __post_init__(self) -> None:
         """Reasons are str or None (never NaN), whatever pandas did on the way."""
         reasons = self.reasons.astype(object)
-        object.__setattr__(self, "reasons", reasons.where(reasons.notna(), None))
+        object.__setattr__(self, "reasons", or_none(reasons, reasons.notna()))
 
     @property
     def failed(self) -> pd.Series:

@@ -22,7 +22,7 @@ _NULL = np.uint64(0x9E3779B97F4A7C15)
 
 
 def _column_hash(values: pd.Series) -> np.ndarray:
-    array = values.to_numpy(dtype=object, na_value=None)
+    array = values.to_numpy(dtype=object, na_value=None)  # type: ignore[arg-type]  # stubs
     null = pd.isna(array)
     text = np.where(null, "", array).astype(object)
     try:

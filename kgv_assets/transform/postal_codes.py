@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from kgv_assets.transform.conversion import Converted
+from kgv_assets.transform.conversion import Converted, or_none
 
 _PATTERN = r"^(?:[Dd]\s*-?\s*)?([0-9]{4,5})$"
 
@@ -18,7 +18,7 @@ def parse_postal_code(s: pd.Series) -> Converted:
     """5 digits; 4 digits get the lost leading zero; 'D-50667' → 50667; else NULL + legacy."""
     text = s.str.strip()
     digits = text.str.extract(_PATTERN, expand=False)
-    values = digits.str.zfill(5).where(digits.notna(), None).astype(object)
+    values = or_none(digits.str.zfill(5), digits.notna()).astype(object)
     failed = digits.isna() & text.notna() & (text != "")
     reasons = pd.Series(None, index=s.index, dtype=object).mask(
         failed, "postal_code: not a German postal code"

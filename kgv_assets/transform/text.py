@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import pandas as pd
 
-from kgv_assets.transform.conversion import Converted
+from kgv_assets.transform.conversion import Converted, or_none
 
 
 def clean_text(s: pd.Series) -> Converted:
     """Trim; empty or whitespace-only → NULL; never changes letters (never fails)."""
     stripped = s.str.strip()
-    values = stripped.where(stripped.notna() & (stripped != ""), None).astype(object)
+    values = or_none(stripped, stripped.notna() & (stripped != "")).astype(object)
     return Converted(values, pd.Series(None, index=s.index, dtype=object))

@@ -25,10 +25,8 @@ import pandas as pd
 import psycopg
 from psycopg import sql
 
+from kgv_assets.layout import LEGACY_HASH, PARTITION_COLUMN, TARGET, TARGET_PARTITION
 from kgv_assets.legacy.catalogue import Table
-from kgv_assets.legacy.extract import PARTITION_COLUMN
-from kgv_assets.load.target import PARTITION as TARGET_PARTITION
-from kgv_assets.load.target import SCHEMA as TARGET
 from kgv_assets.partitions import sort_partition_keys
 from kgv_assets.transform.hashing import row_hash
 from kgv_assets.validation.outcome import Outcome, percent, sample
@@ -106,13 +104,14 @@ def loaded_hashes(
         target_scope = sql.SQL("t.{} = ANY(%(p)s)").format(sql.Identifier(TARGET_PARTITION))
         quarantine_scope = sql.SQL("r.partition = ANY(%(p)s)")
     query = sql.SQL(
-        "SELECT t.{part}, {key}, t.legacy_hash FROM {target} t WHERE {target_scope}"
+        "SELECT t.{part}, {key}, t.{hash} FROM {target} t WHERE {target_scope}"
         " UNION ALL"
         " SELECT r.partition, {qkey}, r.row_hash FROM migration.rejected_rows r"
         " WHERE r.source_table = %(source)s AND {quarantine_scope}"
     ).format(
         part=sql.Identifier(TARGET_PARTITION),
         key=key_expr,
+        hash=sql.Identifier(LEGACY_HASH),
         target=sql.Identifier(TARGET, spec.target),
         target_scope=target_scope,
         qkey=quarantine_key,

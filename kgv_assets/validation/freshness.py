@@ -9,11 +9,38 @@ every tick), so the time since their last load says nothing about staleness: the
 policy. Dagster's freshness daemon (started by ``make ui``) evaluates the policy.
 """
 
+import inspect
 from datetime import timedelta
 
 import dagster as dg
+
+from kgv_assets.layout import EVENT_TYPES_KEY, REPORTING_VIEWS_KEY
 
 TABLE_FRESHNESS = dg.FreshnessPolicy.time_window(
     fail_window=timedelta(hours=50), warn_window=timedelta(hours=26)
 )
 """Warn when the last materialization is more than 26 hours old, fail after 50 hours."""
+
+REFRESHED_NIGHTLY_KEYS = {EVENT_TYPES_KEY, REPORTING_VIEWS_KEY}
+"""The unpartitioned assets the nightly refresh materializes (besides the dated tables)."""
+
+
+def refreshed_nightly(spec: dg.AssetSpec) -> bool:
+    """Whether the nightly refresh materializes the asset: dated tables, event types, views."""
+    return spec.partitions_def is not None or spec.key in REFRESHED_NIGHTLY_KEYS
+
+
+def _with_policy(spec: dg.AssetSpec) -> dg.AssetSpec:
+    if not refreshed_nightly(spec):
+        return spec
+    return spec.replace_attributes(freshness_policy=TABLE_FRESHNESS)
+
+
+def with_freshness(defs: dg.Definitions) -> dg.Definitions:
+    """``defs`` with ``TABLE_FRESHNESS`` on every asset the nightly refresh materializes.
+
+    The same Definitions otherwise: every other field is passed on as it was loaded.
+    """
+    fields = {name: getattr(defs, name) for name in inspect.signature(dg.Definitions).parameters}
+    assets = dg.map_asset_specs(_with_policy, defs.assets or [])  # type: ignore[arg-type]
+    return dg.Definitions(**{**fields, "assets": assets})

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import LiteralString, cast
 
 import psycopg
 from psycopg import sql
@@ -140,7 +141,7 @@ def views_current(conn: psycopg.Connection, views: Sequence[tuple[str, str]]) ->
         row = conn.execute(
             "SELECT pg_get_viewdef(%s::regclass)", (name.as_string(conn),)
         ).fetchone()
-        definition = sql.SQL(str(row[0]).rstrip().rstrip(";")) if row else sql.SQL("")
+        definition = sql.SQL(cast(LiteralString, str(row[0]).rstrip().rstrip(";")) if row else "")
         counted = conn.execute(
             sql.SQL(
                 "SELECT (SELECT count(*) FROM {v}),"

@@ -17,10 +17,7 @@ import pandas as pd
 import psycopg
 from psycopg import sql
 
-from kgv_assets.legacy.extract import PARTITION_COLUMN
-from kgv_assets.load.staging import SCHEMA as STAGING
-from kgv_assets.load.target import PARTITION as TARGET_PARTITION
-from kgv_assets.load.target import SCHEMA as TARGET
+from kgv_assets.layout import PARTITION_COLUMN, STAGING, TARGET, TARGET_PARTITION
 from kgv_assets.partitions import sort_partition_keys
 from kgv_assets.validation.outcome import Outcome, percent, sample
 
@@ -162,7 +159,7 @@ def compare(
         }
     )
     frame["status"] = [
-        "; ".join(name for name, hit in row.items() if hit) or "ok"
+        "; ".join(str(name) for name, hit in row.items() if hit) or "ok"
         for row in findings.to_dict("records")
     ]
     return frame.reset_index(names="partition")

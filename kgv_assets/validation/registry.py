@@ -8,6 +8,9 @@ Every table loaded from a legacy table gets, from its declaration below:
 - ``<table>_keys_unique``: no primary key twice (ERROR, blocking);
 - ``<table>_references_resolve``: no orphans, for the foreign keys declared (ERROR, blocking);
 - ``<table>_values_converted``: legacy values kept raw because they did not convert (WARN);
+- a format check per canonical converter its mapping applies (``<table>_emails_valid`` for
+  the columns converted by ``parse_email``, …: ``kgv_assets.validation.rules.FORMATS``), so the
+  check and the load use the same rule from its one home;
 - the table's own ``rules`` (``kgv_assets.validation.rules``), named in the declaration;
 - ``column_schema_change`` and a freshness policy (``kgv_assets/defs/checks/schema.py``).
 
@@ -20,16 +23,14 @@ from dataclasses import dataclass
 
 from psycopg import sql
 
-from kgv_assets.legacy.catalogue import Table, table
-from kgv_assets.load.target import SCHEMA
-from kgv_assets.transform.emails import parse_email
-from kgv_assets.transform.phones import parse_phone
-from kgv_assets.transform.postal_codes import parse_postal_code
+from kgv_assets.layout import TargetTable, target_table
+from kgv_assets.legacy.catalogue import Table
+from kgv_assets.transform.tables.mapping import TableMapping
 from kgv_assets.transform.tables.registry import LOADERS
 from kgv_assets.validation.content import ContentSpec
 from kgv_assets.validation.integrity import ForeignKey
 from kgv_assets.validation.reconciliation import Ledger, target_ledger
-from kgv_assets.validation.rules import FormatRule, Rule, SqlRule
+from kgv_assets.validation.rules import Rule, SqlRule, format_rules
 from kgv_assets.validation.tables import CheckedTable
 
 _MAPPINGS = {loader.mapping.target: loader.mapping for loader in LOADERS}
@@ -69,33 +70,37 @@ class TableChecks:
         return ContentSpec(self.source, self.name, self.target_key) if self.source else None
 
 
+def _legacy_key_column(mapping: TableMapping) -> str | None:
+    """The target column the legacy key is loaded into (None where the table has no key)."""
+    key = mapping.legacy.key_column
+    return next((r.target for r in mapping.rules if key and r.source == key), None)
+
+
 def loaded_from_legacy(
     target: str, *, foreign_keys: tuple[ForeignKey, ...] = (), rules: tuple[Rule, ...] = ()
 ) -> TableChecks:
     """The checks of a table loaded by a loader of ``kgv_assets.transform.tables``."""
     mapping = _MAPPINGS[target]
-    source = table(mapping.source)
-    target_key = next(
-        (r.target for r in mapping.rules if source.key_column and r.source == source.key_column),
-        None,
-    )
     return TableChecks(
-        CheckedTable(SCHEMA, target, tuple(mapping.key)),
-        source,
-        target_key,
+        CheckedTable.of(mapping.table),
+        mapping.legacy,
+        _legacy_key_column(mapping),
         foreign_keys,
-        rules,
+        (*format_rules(mapping), *rules),
     )
+
+
+def seeded(table: TargetTable, *, rules: tuple[Rule, ...] = ()) -> TableChecks:
+    """The checks of a target table no legacy table is loaded into (a lookup)."""
+    return TableChecks(CheckedTable.of(table), rules=rules)
 
 
 def _shared_waiting_list_number(column: str) -> sql.Composable:
     return sql.SQL(
-        "(t.{c} IS NOT NULL AND EXISTS (SELECT FROM kgv.applications o"
+        "(t.{c} IS NOT NULL AND EXISTS (SELECT FROM {applications} o"
         " WHERE o.is_active AND o.{c} = t.{c} AND o.id <> t.id))"
-    ).format(c=sql.Identifier(column))
+    ).format(c=sql.Identifier(column), applications=target_table("applications").ident)
 
-
-PHONE_COLUMNS = ("phone", "mobile_phone", "mobile_phone_2", "business_phone")
 
 TABLE_CHECKS: tuple[TableChecks, ...] = (
     loaded_from_legacy("districts"),
@@ -115,21 +120,6 @@ TABLE_CHECKS: tuple[TableChecks, ...] = (
         "applications",
         foreign_keys=(ForeignKey("file_reference_id", "file_references"),),
         rules=(
-            FormatRule(
-                "applications_emails_valid",
-                "Non-NULL e-mail addresses are valid (email-validator) and normalised.",
-                {"email": parse_email},
-            ),
-            FormatRule(
-                "applications_postal_codes_valid",
-                "Non-NULL postal codes are German postal codes (five digits).",
-                {"postal_code": parse_postal_code},
-            ),
-            FormatRule(
-                "applications_phone_numbers_valid",
-                "Non-NULL phone numbers are valid (libphonenumber) and in E.164 form.",
-                {c: parse_phone for c in PHONE_COLUMNS},
-            ),
             SqlRule(
                 "applications_confirmed_after_applying",
                 "The confirmation date is not before the application date.",
@@ -159,20 +149,11 @@ TABLE_CHECKS: tuple[TableChecks, ...] = (
             ForeignKey("event_type", "event_types", "code"),
         ),
     ),
-    loaded_from_legacy(
-        "users",
-        rules=(
-            FormatRule(
-                "users_emails_valid",
-                "Non-NULL e-mail addresses of clerks are valid and normalised.",
-                {"email": parse_email},
-            ),
-        ),
-    ),
+    loaded_from_legacy("users"),
     loaded_from_legacy("identifiers", foreign_keys=(ForeignKey("user_id", "users"),)),
     loaded_from_legacy("field_mappings"),
-    TableChecks(
-        CheckedTable(SCHEMA, "event_types", ("code",), partition_column=None),
+    seeded(
+        target_table("event_types"),
         rules=(
             SqlRule(
                 "event_types_known",

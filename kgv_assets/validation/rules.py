@@ -5,7 +5,9 @@ Three kinds, all declared per table in ``kgv_assets.validation.registry``:
 - ``FormatRule`` (ERROR): every non-NULL value is exactly what the loader's own conversion
   rule produces from it (``parse_email``, ``parse_phone``, …) — valid and canonical. A pandera
   schema built from those converters runs over the table streamed in chunks (the same rules as
-  loading, so check and load cannot disagree).
+  loading, so check and load cannot disagree). Which columns a format rule checks comes from
+  the table's mapping: every column whose rule applies one of the canonical converters of
+  ``FORMATS`` (``format_rules``).
 - ``SqlRule``: a condition on a row (alias ``t``) that marks a violation, evaluated by
   PostgreSQL in one pass (e.g. a confirmation date before the application date).
 - ``unconverted_values`` (WARN, every table with a ``legacy`` column): legacy values that did
@@ -23,10 +25,14 @@ import pandera.pandas as pa
 import psycopg
 from psycopg import sql
 
-from kgv_assets.legacy.schemas import failure_reasons
 from kgv_assets.partitions import sort_partition_keys
 from kgv_assets.transform.conversion import Converted
+from kgv_assets.transform.emails import parse_email
+from kgv_assets.transform.phones import parse_phone
+from kgv_assets.transform.postal_codes import parse_postal_code
+from kgv_assets.transform.tables.mapping import TableMapping
 from kgv_assets.validation.outcome import SAMPLE_SIZE, Outcome, Severity, percent, sample
+from kgv_assets.validation.reasons import failure_reasons
 from kgv_assets.validation.tables import CheckedTable
 
 CHUNK_ROWS = 50_000
@@ -211,6 +217,44 @@ class FormatRule:
 
 
 Rule = SqlRule | FormatRule
+
+
+@dataclass(frozen=True)
+class Format:
+    """What a canonical converter's output looks like, for the format check derived from it.
+
+    Attributes:
+        noun: What the values are, in the check's name (``<table>_<noun>_valid``).
+        rule: What holds for every non-NULL value the converter wrote.
+    """
+
+    noun: str
+    rule: str
+
+
+FORMATS: dict[Converter, Format] = {
+    parse_email: Format("emails", "valid e-mail addresses (email-validator), normalised"),
+    parse_postal_code: Format("postal_codes", "German postal codes (five digits)"),
+    parse_phone: Format("phone_numbers", "valid phone numbers (libphonenumber) in E.164 form"),
+}
+"""The converters whose output is a canonical form a check can verify, in check order."""
+
+
+def format_rules(mapping: TableMapping) -> tuple[FormatRule, ...]:
+    """One format rule per canonical converter the mapping applies, over its columns."""
+    rules = []
+    for convert, fmt in FORMATS.items():
+        columns = [r.target for r in mapping.rules if r.convert is convert]
+        if columns:
+            rules.append(
+                FormatRule(
+                    f"{mapping.target}_{fmt.noun}_valid",
+                    f"Non-NULL values of {', '.join(columns)} are {fmt.rule}: what the"
+                    f" loader's {convert.__name__} writes.",
+                    dict.fromkeys(columns, convert),
+                )
+            )
+    return tuple(rules)
 
 
 def unconverted_values(

@@ -13,9 +13,8 @@ import pandas as pd
 import psycopg
 from psycopg import sql
 
+from kgv_assets.layout import TARGET, TARGET_PARTITION, UNPARTITIONED, TargetTable
 from kgv_assets.partitions import sort_partition_keys
-
-UNPARTITIONED = "all"
 
 
 @dataclass(frozen=True)
@@ -33,7 +32,12 @@ class CheckedTable:
     schema: str
     name: str
     key: tuple[str, ...]
-    partition_column: str | None = "legacy_partition"
+    partition_column: str | None = TARGET_PARTITION
+
+    @classmethod
+    def of(cls, table: TargetTable) -> CheckedTable:
+        """The target table ``table`` (from ``kgv_assets.layout``) as checks see it."""
+        return cls(TARGET, table.name, table.key, table.partition_column)
 
     @property
     def qualified(self) -> str:

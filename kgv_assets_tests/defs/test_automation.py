@@ -18,7 +18,7 @@ import yaml
 from kgv_assets.definitions import defs
 from kgv_assets.defs.automation.schedules import nightly_refresh_schedule
 from kgv_assets.legacy.catalogue import TABLES
-from kgv_assets.partitions import RANGE_END_TAG, RANGE_START_TAG, legacy_year
+from kgv_assets.partitions import LEGACY_YEAR, RANGE_END_TAG, RANGE_START_TAG
 from kgv_assets.sync.runs import REFRESH_JOB, RUN_KIND_TAG
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,7 +53,7 @@ def test_runs_with_the_run_kind_tag_are_queued_one_at_a_time() -> None:
 
 def test_nightly_refresh_asks_for_the_two_latest_years() -> None:
     with dg.instance_for_test() as instance:
-        instance.add_dynamic_partitions(legacy_year.name, ["undated", "2024", "2025", "2026"])
+        instance.add_dynamic_partitions(LEGACY_YEAR, ["undated", "2024", "2025", "2026"])
         # Entered as a context manager: the evaluation context enters the instance, and
         # leaving it open would keep the instance's state storage current after the test.
         with dg.build_schedule_context(

@@ -15,14 +15,14 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from kgv_assets.layout import LOADED_TABLES
 from kgv_assets.legacy.catalogue import TABLES
 from kgv_assets.legacy.demo_data import KNOWN_APPLICANT
 from kgv_assets.resources.legacy_source import LegacySourceResource
-from kgv_assets.transform.tables.registry import LOADERS
 from kgv_assets_tests.conftest import Migrated, loaded_and_quarantined, run_full_migration
 
 pytestmark = pytest.mark.slow
-TARGET_OF = {c.mapping.source: c.mapping.target for c in LOADERS}
+TARGET_OF = {t.legacy.name: t.name for t in LOADED_TABLES}
 
 
 def test_every_legacy_row_is_loaded_or_quarantined(migrated: Migrated, demo_source: Path) -> None:

@@ -13,7 +13,7 @@ from kgv_assets.legacy.tsql_ddl import DDL_FILE, schema_ddl
 def _parsed_ddl() -> dict[str, exp.Create]:
     batches = [b for b in DDL_FILE.read_text().split("\nGO\n") if "CREATE TABLE" in b]
     creates = [sqlglot.parse_one(b, read="tsql") for b in batches]
-    return {c.this.this.name: c for c in creates}
+    return {c.this.this.name: c for c in creates if isinstance(c, exp.Create)}
 
 
 def test_ddl_file_is_generated_from_the_catalogue() -> None:

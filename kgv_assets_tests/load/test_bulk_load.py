@@ -8,11 +8,13 @@ bulk load is not audited, and a later merge is.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 import psycopg
 import pytest
 
-from kgv_assets.load.target import BulkLoad, TargetWriter
+from kgv_assets.load.writer import BulkLoad, MergeWriter
 from kgv_assets.schema_migrations import apply_sql_files
 
 USER_COLUMNS = ["id", "first_name", "is_active", "legacy", "legacy_hash", "legacy_partition"]
@@ -23,7 +25,7 @@ def _uid(i: int) -> str:
     return f"00000000-0000-0000-0000-{i:012d}"
 
 
-def _catalog(conn: psycopg.Connection, table: str) -> dict[str, object]:
+def _catalog(conn: psycopg.Connection, table: str) -> dict[str, Any]:
     """What a bulk load must leave as it was: indexes, foreign keys, triggers (and states)."""
     return {
         "indexes": conn.execute(
@@ -87,12 +89,12 @@ def test_deferred_objects_come_back_as_defined(target: psycopg.Connection, table
 def test_bulk_load_then_merge(target: psycopg.Connection) -> None:
     before = {t: _catalog(target, t) for t in ("kgv.users", "kgv.identifiers")}
     with target.transaction():
-        writer = TargetWriter(target, "users", USER_COLUMNS, ["id"])
+        writer = MergeWriter(target, "users", USER_COLUMNS, ["id"])
         assert writer.bulk
         writer.add(_users(3))
         assert writer.merge(None).inserted == 3
     with target.transaction():
-        writer = TargetWriter(target, "identifiers", LOGIN_COLUMNS, ["id"])
+        writer = MergeWriter(target, "identifiers", LOGIN_COLUMNS, ["id"])
         writer.add(
             pd.DataFrame(
                 {
@@ -112,7 +114,7 @@ def test_bulk_load_then_merge(target: psycopg.Connection) -> None:
     changed = _users(4)
     changed.loc[1, "first_name"] = "Renamed"
     with target.transaction():
-        writer = TargetWriter(target, "users", USER_COLUMNS, ["id"])
+        writer = MergeWriter(target, "users", USER_COLUMNS, ["id"])
         assert not writer.bulk
         writer.add(changed)
         counts = writer.merge(None)
@@ -126,7 +128,7 @@ def test_bulk_load_then_merge(target: psycopg.Connection) -> None:
 def test_a_broken_foreign_key_fails_the_bulk_load(target: psycopg.Connection) -> None:
     before = _catalog(target, "kgv.identifiers")
     with pytest.raises(psycopg.errors.ForeignKeyViolation), target.transaction():
-        writer = TargetWriter(target, "identifiers", LOGIN_COLUMNS, ["id"])
+        writer = MergeWriter(target, "identifiers", LOGIN_COLUMNS, ["id"])
         writer.add(
             pd.DataFrame(
                 {

@@ -72,7 +72,7 @@ def test_nasty_text_round_trips_and_nul_is_quarantined(
     assert long[1] == ["misch_Kommentar: longer than varchar(100)"]
     assert long[2]["misch_Kommentar"] == "x" * 101
     assert {r[3] for r in rejected} == {"legacy"} and {r[4] for r in rejected} == {"all"}
-    assert (result.source_rows, result.staged_rows, result.quarantined_rows) == (
+    assert (result.source_rows, result.loaded_rows, result.quarantined_rows) == (
         len(values),
         len(values) - 2,
         2,

@@ -60,7 +60,10 @@ def manifest_counts(manifest: Path) -> dict[str, int]:
 
 def database_exists(url: str, name: str) -> bool:
     with psycopg.connect(url) as conn:
-        return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        return (
+            conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+            is not None
+        )
 
 
 def test_dump_and_verify_round_trip(migrated_url: str, tmp_path: Path) -> None:

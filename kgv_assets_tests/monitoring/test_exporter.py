@@ -25,6 +25,7 @@ import psycopg
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
 
 from kgv_assets.legacy.catalogue import TABLES
 from kgv_assets.legacy.demo_data import KNOWN_APPLICANT
@@ -115,7 +116,7 @@ def series(samples: Samples, name: str, *labels: str) -> dict[tuple[str, ...], f
     return out
 
 
-def rows(conn: psycopg.Connection, query: LiteralString | sql.Composable) -> dict[tuple, float]:
+def rows(conn: psycopg.Connection, query: LiteralString | sql.Composed) -> dict[tuple, float]:
     """Result rows keyed by all columns but the last, which is the value."""
     return {tuple(r[:-1]): float(r[-1]) for r in conn.execute(query)}
 
@@ -313,7 +314,7 @@ def test_the_scrape_holds_no_personal_data(exporter: str, migrated_url: str) -> 
         "table": kgv_tables,
         "operation": {"INSERT", "UPDATE", "DELETE"},
         "job": {"full_migration"},
-        "server": {"{host}:{port}".format(**psycopg.conninfo.conninfo_to_dict(migrated_url))},
+        "server": {"{host}:{port}".format(**conninfo_to_dict(migrated_url))},
     }
     for family in text_string_to_metric_families(text):
         if family.name.startswith("kgv_"):
@@ -326,7 +327,7 @@ def test_least_privilege_login_scrapes_all_without_reading_rows(
     exporter: str, migrated_url: str, tmp_path: Path
 ) -> None:
     role, password = f"kgv_mon_{uuid.uuid4().hex[:10]}", uuid.uuid4().hex
-    info = psycopg.conninfo.conninfo_to_dict(migrated_url)
+    info = conninfo_to_dict(migrated_url)
     role_url = f"postgresql://{role}:{password}@{info['host']}:{info['port']}/{info['dbname']}"
     with psycopg.connect(migrated_url, autocommit=True) as conn:
         conn.execute(

@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import LiteralString
 
 import dagster as dg
 import psycopg
@@ -26,6 +27,7 @@ from psycopg import sql
 
 from kgv_assets.cli import main
 from kgv_assets.definitions import defs
+from kgv_assets.layout import LOADED_TABLES
 from kgv_assets.legacy.catalogue import TABLES
 from kgv_assets.legacy.demo_data import KNOWN_APPLICANT
 from kgv_assets.partitions import all_partitions_tags, register_partition_keys
@@ -37,20 +39,20 @@ from kgv_assets.reporting.model import MigrationReport
 from kgv_assets.reporting.terminal import render_terminal
 from kgv_assets.resources.legacy_source import LegacySourceResource
 from kgv_assets.resources.postgres import PostgresResource
-from kgv_assets.transform.tables.registry import LOADERS
 from kgv_assets_tests.conftest import (
     copy_database,
     create_database,
     drop_database,
     loaded_and_quarantined,
+    scalar,
 )
 
 pytestmark = pytest.mark.slow
 REPORT_KEY = dg.AssetKey(["migration", "report"])
-TARGET_OF = {c.mapping.source: c.mapping.target for c in LOADERS}
+TARGET_OF = {t.legacy.name: t.name for t in LOADED_TABLES}
 
 
-def _scalar(postgres: PostgresResource, query: str) -> int:
+def _scalar(postgres: PostgresResource, query: LiteralString) -> int:
     with postgres.connection() as conn:
         row = conn.execute(query).fetchone()
     return int(row[0]) if row else 0
@@ -145,9 +147,7 @@ def test_figures_equal_independent_counts(migration: Migration, report: Migratio
             sum(migration.source.partition_counts(t).values()) for t in TABLES
         )
         assert report.loaded_rows == sum(
-            conn.execute(
-                sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier("kgv", target))
-            ).fetchone()[0]
+            scalar(conn, sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier("kgv", target)))
             for target in TARGET_OF.values()
         )
         reasons: Counter[tuple[str, str, str]] = Counter()
@@ -155,9 +155,8 @@ def test_figures_equal_independent_counts(migration: Migration, report: Migratio
             "SELECT source_table, stage, reasons FROM migration.rejected_rows"
         ):
             reasons.update((table, stage, r) for r in row_reasons)
-        assert (
-            report.quarantined_rows
-            == conn.execute("SELECT count(*) FROM migration.rejected_rows").fetchone()[0]
+        assert report.quarantined_rows == scalar(
+            conn, "SELECT count(*) FROM migration.rejected_rows"
         )
         outcomes: Counter[tuple[str, str]] = Counter()
         for target in TARGET_OF.values():
@@ -184,10 +183,10 @@ def test_checks_are_read_from_the_instance(migration: Migration, report: Migrati
     assert set(checks) == expected_keys
     present = checks["kgv/districts:districts_present"]
     with psycopg.connect(migration.url) as conn:
-        districts = conn.execute("SELECT count(*) FROM kgv.districts").fetchone()[0]
-        unconverted = conn.execute(
-            "SELECT count(*) FROM kgv.applications WHERE legacy ? 'an_Geburtstag'"
-        ).fetchone()[0]
+        districts = scalar(conn, "SELECT count(*) FROM kgv.districts")
+        unconverted = scalar(
+            conn, "SELECT count(*) FROM kgv.applications WHERE legacy ? 'an_Geburtstag'"
+        )
     assert (present.status, present.severity) == ("passed", "ERROR")
     assert present.metadata == {"rows": districts, "share_checked": 1.0}
     warn = checks["kgv/applications:birthdays_all_converted"]
@@ -212,7 +211,7 @@ def test_the_asset_wrote_html_and_json(migration: Migration) -> None:
     event = migration.instance.get_latest_materialization_event(REPORT_KEY)
     assert event is not None and event.asset_materialization is not None
     metadata = event.asset_materialization.metadata
-    html, data = Path(metadata["html"].value), Path(metadata["json"].value)
+    html, data = Path(str(metadata["html"].value)), Path(str(metadata["json"].value))
     assert html.parent == Path(migration.instance.root_directory) / "reports"
     assert html.read_text().startswith("<!DOCTYPE html>")
     written = json.loads(data.read_text())
@@ -241,7 +240,7 @@ def test_no_personal_data_in_any_rendering(migration: Migration, report: Migrati
     assert len(values) > 100
     event = migration.instance.get_latest_materialization_event(REPORT_KEY)
     assert event is not None and event.asset_materialization is not None
-    written = Path(event.asset_materialization.metadata["html"].value).read_text()
+    written = Path(str(event.asset_materialization.metadata["html"].value)).read_text()
     for text in (render_html(report), dumps(report), render_terminal(report), written):
         for name in KNOWN_APPLICANT:
             assert name not in text

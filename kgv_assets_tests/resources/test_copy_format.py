@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import psycopg
 import pytest
@@ -87,17 +88,20 @@ def test_timestamps_and_mixed_objects(pg: psycopg.Connection) -> None:
         "CREATE TEMP TABLE stamps (tz timestamptz, naive timestamp, d date, o text, n numeric)"
     )
     aware = pd.Series(
-        pd.to_datetime(
-            ["2021-03-28 03:30:00.123", None, "2021-10-31 02:30:00"], format="ISO8601"
-        ).tz_localize("Europe/Berlin", ambiguous=[True, True, True])
+        pd.DatetimeIndex(
+            pd.to_datetime(
+                pd.Series(["2021-03-28 03:30:00.123", None, "2021-10-31 02:30:00"]),
+                format="ISO8601",
+            )
+        ).tz_localize("Europe/Berlin", ambiguous=np.array([True, True, True]))
     )
     df = pd.DataFrame(
         {
             "tz": aware,
             "naive": pd.to_datetime(
-                ["1999-12-31 23:59:59.999", "2000-01-01", None], format="ISO8601"
+                pd.Series(["1999-12-31 23:59:59.999", "2000-01-01", None]), format="ISO8601"
             ),
-            "d": pd.to_datetime(["1970-06-05", None, "2004-02-29"]),
+            "d": pd.to_datetime(pd.Series(["1970-06-05", None, "2004-02-29"])),
             "o": pd.Series(["a\tb", pd.NA, float("nan")], dtype=object),
             "n": pd.array([250.5, None, 1200.0], dtype="Float64"),
         }

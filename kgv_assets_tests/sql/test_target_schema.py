@@ -8,6 +8,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from psycopg import sql
 
 from kgv_assets.schema_migrations import SQL_DIR, SchemaDriftError, apply_sql_files
 
@@ -102,9 +103,13 @@ def db(pg: psycopg.Connection) -> psycopg.Connection:
 def _app(conn: psycopg.Connection, **values: object) -> str:
     key = str(uuid.uuid4())
     cols = {"id": key, "legacy_hash": 1, "legacy_partition": "2020", **values}
-    names = ", ".join(cols)
-    marks = ", ".join(["%s"] * len(cols))
-    conn.execute(f"INSERT INTO kgv.applications ({names}) VALUES ({marks})", list(cols.values()))
+    conn.execute(
+        sql.SQL("INSERT INTO kgv.applications ({}) VALUES ({})").format(
+            sql.SQL(", ").join(map(sql.Identifier, cols)),
+            sql.SQL(", ").join(sql.Placeholder() * len(cols)),
+        ),
+        list(cols.values()),
+    )
     return key
 
 

@@ -20,6 +20,7 @@ import os
 import sqlite3
 import subprocess
 import uuid
+from typing import LiteralString
 
 import dagster as dg
 import psycopg
@@ -29,7 +30,7 @@ from click.testing import CliRunner
 from kgv_assets.cli import main
 from kgv_assets.definitions import defs
 from kgv_assets.defs.automation.sync import legacy_changes_sensor
-from kgv_assets.partitions import RANGE_END_TAG, RANGE_START_TAG, legacy_year
+from kgv_assets.partitions import LEGACY_YEAR, RANGE_END_TAG, RANGE_START_TAG
 from kgv_assets.resources.legacy_source import LegacySourceResource
 from kgv_assets.resources.postgres import PostgresResource
 from kgv_assets.sync.passes import PARENT_RUN_TAG, execute_in_process
@@ -39,7 +40,7 @@ from kgv_assets_tests.sync.conftest import MigratedCopy, snapshot
 pytestmark = pytest.mark.slow
 
 
-def _one(conn: psycopg.Connection, query: str) -> tuple:
+def _one(conn: psycopg.Connection, query: LiteralString) -> tuple:
     row = conn.execute(query).fetchone()
     assert row is not None, query
     return row
@@ -177,8 +178,8 @@ def test_a_tick_then_the_operators_commands_reload_exactly_the_changes(
     result = tick(migrated_copy)
     new = [k for r in result.dynamic_partitions_requests or [] for k in r.partition_keys or []]
     assert new == ["2035"]
-    instance.add_dynamic_partitions(legacy_year.name, new)
-    order = list(instance.get_dynamic_partitions(legacy_year.name))
+    instance.add_dynamic_partitions(LEGACY_YEAR, new)
+    order = list(instance.get_dynamic_partitions(LEGACY_YEAR))
     requests = list(result.run_requests or [])
     requested, others = requested_partitions(requests, order)
     assert requested == expected
@@ -250,7 +251,7 @@ def operators_sync_without_the_daemon(m: MigratedCopy, fresh_migration) -> None:
     )
     assert done.returncode == 0, done.stderr[-3000:]
 
-    assert "2036" in instance.get_dynamic_partitions(legacy_year.name)
+    assert "2036" in instance.get_dynamic_partitions(LEGACY_YEAR)
     (parent,) = instance.get_run_records(dg.RunsFilter(job_name="incremental_migration"))
     reloads = instance.get_run_records(
         dg.RunsFilter(tags={PARENT_RUN_TAG: parent.dagster_run.run_id})

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from psycopg import sql
 
 from kgv_assets.legacy.catalogue import table
 from kgv_assets.load.event_types import add_found_codes
@@ -26,7 +27,7 @@ from kgv_assets.resources.legacy_source import LegacySourceResource
 from kgv_assets.schema_migrations import apply_sql_files
 from kgv_assets.transform.tables.application_history import ApplicationHistoryLoader
 from kgv_assets.transform.tables.applications import ApplicationsLoader
-from kgv_assets_tests.conftest import create_database, drop_database
+from kgv_assets_tests.conftest import create_database, drop_database, scalar
 from kgv_assets_tests.sync.conftest import snapshot
 
 
@@ -43,7 +44,10 @@ def load(conn: psycopg.Connection, source: Path, keys: Sequence[str] | None) -> 
 def _where(conn: psycopg.Connection, target: str, key: str) -> list[str]:
     """The partitions under which ``key`` is loaded, then those under which it is quarantined."""
     loaded = conn.execute(
-        f"SELECT legacy_partition FROM kgv.{target} WHERE id = %s", (key,)
+        sql.SQL("SELECT legacy_partition FROM {} WHERE id = %s").format(
+            sql.Identifier("kgv", target)
+        ),
+        (key,),
     ).fetchall()
     rejected = conn.execute(
         "SELECT partition FROM migration.rejected_rows WHERE upper(source_key) = upper(%s)",
@@ -64,17 +68,20 @@ def test_moved_rows_end_once_under_their_new_year_in_either_order(
 ) -> None:
     apply_sql_files(pg)
     load(pg, source, None)
-    (event,) = pg.execute(
+    event = scalar(
+        pg,
         "SELECT id::text FROM kgv.application_history WHERE legacy_partition = '2005'"
-        " ORDER BY id LIMIT 1"
-    ).fetchone()
-    (other,) = pg.execute(
+        " ORDER BY id LIMIT 1",
+    )
+    other = scalar(
+        pg,
         "SELECT id::text FROM kgv.application_history WHERE legacy_partition = '2008'"
-        " ORDER BY id LIMIT 1"
-    ).fetchone()
-    (application,) = pg.execute(
-        "SELECT id::text FROM kgv.applications WHERE legacy_partition = '2003' ORDER BY id LIMIT 1"
-    ).fetchone()
+        " ORDER BY id LIMIT 1",
+    )
+    application = scalar(
+        pg,
+        "SELECT id::text FROM kgv.applications WHERE legacy_partition = '2003' ORDER BY id LIMIT 1",
+    )
     with sqlite3.connect(source) as db:
         for key, year in ((event, 2015), (other, 2018)):
             db.execute(
@@ -91,8 +98,14 @@ def test_moved_rows_end_once_under_their_new_year_in_either_order(
     for keys in (["2015"], ["2013"], ["2008"]):
         load(pg, source, keys)
         for target, key in (("application_history", event), ("applications", application)):
-            loaded = pg.execute(f"SELECT count(*) FROM kgv.{target} WHERE id = %s", (key,))
-            assert loaded.fetchone() == (1,), "never duplicated, never lost in between"
+            loaded = scalar(
+                pg,
+                sql.SQL("SELECT count(*) FROM {} WHERE id = %s").format(
+                    sql.Identifier("kgv", target)
+                ),
+                (key,),
+            )
+            assert loaded == 1, "never duplicated, never lost in between"
     load(pg, source, ["2018"])
     load(pg, source, ["2005"])
     load(pg, source, ["2003"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pandas as pd
 from hypothesis import strategies as st
 
@@ -12,7 +14,7 @@ legacy_text = st.one_of(
 )
 
 
-def series(values: list[str | None]) -> pd.Series:
+def series(values: Sequence[str | None]) -> pd.Series:
     """An object Series with a non-trivial index (labels must survive)."""
     return pd.Series(values, index=[f"r{i}" for i in range(len(values))], dtype=object)
 

@@ -110,5 +110,5 @@ def test_a_partition_nobody_loaded_fails(
     outcome = reconcile(tx, ANTRAG, counts)
     assert not outcome.passed
     row = outcome.tables["per_partition"].set_index("partition").loc["2099"]
-    assert row["source"] == 5 and row["loaded"] == 0
+    assert (row["source"], row["loaded"]) == (5, 0)
     assert "no load recorded" in row["status"]

@@ -9,6 +9,8 @@ counted per legacy column.
 
 from __future__ import annotations
 
+from typing import LiteralString
+
 import psycopg
 import pytest
 from psycopg import sql
@@ -22,7 +24,7 @@ APPLICATIONS = CHECKS_BY_TABLE["applications"]
 RULES = {r.name: r for r in APPLICATIONS.rules}
 
 
-def _first_key(conn: psycopg.Connection, where: str = "TRUE") -> str:
+def _first_key(conn: psycopg.Connection, where: LiteralString = "TRUE") -> str:
     row = conn.execute(
         sql.SQL("SELECT id::text FROM kgv.applications WHERE {} ORDER BY id LIMIT 1").format(
             sql.SQL(where)

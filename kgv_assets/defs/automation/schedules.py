@@ -7,7 +7,7 @@ import dagster as dg
 
 from kgv_assets.defs.automation.sync import partition_refresh_job
 from kgv_assets.legacy.catalogue import TABLES
-from kgv_assets.partitions import legacy_year
+from kgv_assets.partitions import LEGACY_YEAR
 from kgv_assets.sync.changes import Changes
 from kgv_assets.sync.runs import RUN_KIND_TAG, run_requests
 
@@ -30,7 +30,7 @@ def nightly_refresh_schedule(
 ) -> list[dg.RunRequest] | dg.SkipReason:
     """Run requests for the current and previous year (those registered as partitions)."""
     year = context.scheduled_execution_time.year
-    known = context.instance.get_dynamic_partitions(legacy_year.name)
+    known = context.instance.get_dynamic_partitions(LEGACY_YEAR)
     years = [str(y) for y in (year - 1, year) if str(y) in known]
     if not years:
         return dg.SkipReason(f"neither {year - 1} nor {year} is a registered partition")

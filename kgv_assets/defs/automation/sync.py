@@ -9,6 +9,7 @@ import dagster as dg
 from kgv_assets.partitions import legacy_year, register_partition_keys
 from kgv_assets.resources.legacy_source import LegacySourceResource
 from kgv_assets.resources.postgres import PostgresResource
+from kgv_assets.sync.operate import code_location
 from kgv_assets.sync.passes import dependents_stale, evaluate_pass, execute_in_process
 from kgv_assets.sync.runs import REFRESH_JOB, RUN_KIND_TAG, TABLES_TAG
 
@@ -44,8 +45,11 @@ def legacy_changes_sensor(
     postgres: PostgresResource,
 ) -> dg.SensorResult:
     """One tick: compare, register new partitions, request runs, remember what was seen."""
+    repository = context.repository_def
+    if repository is None:
+        raise dg.DagsterInvariantViolationError("legacy_changes_sensor needs its code location")
     found = evaluate_pass(
-        legacy_source, postgres, context.instance, context.repository_def, cursor=context.cursor
+        legacy_source, postgres, context.instance, repository, cursor=context.cursor
     )
     context.log.info(
         "fingerprinted the source in %.1f s; %s; new partitions: %s",
@@ -77,9 +81,9 @@ def sync_changed_partitions(
     postgres: PostgresResource,
 ) -> dg.Output[int]:
     """Detect and load the changes; fail if a reload run fails."""
-    from kgv_assets.definitions import defs  # the code location this op runs in (lazy import)
-
-    repository = defs().get_repository_def()
+    # The location's repository: a run launched from it (CLI, UI) could also take it from the
+    # context, an execute_in_process run (kgv migrate incremental) has none there.
+    repository = code_location()
     found = evaluate_pass(
         legacy_source, postgres, context.instance, repository, retry_unfinished=True
     )

@@ -17,12 +17,13 @@ tables as table metadata and its sample keys (keys only, never personal data).
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import dagster as dg
-import pandas as pd
 import psycopg
 
-from kgv_assets.partitions import legacy_year
+from kgv_assets.metadata import table_value
+from kgv_assets.partitions import LEGACY_YEAR
 from kgv_assets.resources.legacy_source import LegacySourceResource
 from kgv_assets.resources.postgres import PostgresResource
 from kgv_assets.validation.outcome import Outcome, scope_label
@@ -34,7 +35,7 @@ def run_partitions(context: dg.AssetCheckExecutionContext, partitioned: bool) ->
     """The partitions the run covers (its tags), in order; None: all partitions."""
     if not partitioned or not (context.has_partition_key or context.has_partition_key_range):
         return None
-    keys = list(context.instance.get_dynamic_partitions(legacy_year.name))
+    keys = list(context.instance.get_dynamic_partitions(LEGACY_YEAR))
     selected = context.partition_key_range
     if selected.start not in keys or selected.end not in keys:
         raise dg.DagsterInvariantViolationError(
@@ -44,32 +45,12 @@ def run_partitions(context: dg.AssetCheckExecutionContext, partitioned: bool) ->
     return keys[keys.index(selected.start) : keys.index(selected.end) + 1]
 
 
-def _table(frame: pd.DataFrame) -> dg.TableMetadataValue:
-    def kind(dtype: object) -> str:
-        if pd.api.types.is_integer_dtype(dtype):
-            return "int"
-        if pd.api.types.is_float_dtype(dtype):
-            return "float"
-        return "string"
-
-    records = frame.astype(object).where(frame.notna(), None).to_dict("records")
-    return dg.TableMetadataValue(
-        records=[
-            dg.TableRecord({k: (v.item() if hasattr(v, "item") else v) for k, v in r.items()})
-            for r in records
-        ],
-        schema=dg.TableSchema(
-            columns=[dg.TableColumn(str(c), kind(frame[c].dtype)) for c in frame.columns]
-        ),
-    )
-
-
 def check_result(
     outcome: Outcome, scope: list[str] | None, key: dg.AssetCheckKey
 ) -> dg.AssetCheckResult:
     """The Dagster result of an outcome: verdict, severity, summary and readable metadata."""
-    metadata: dict[str, object] = {"scope": scope_label(scope), **outcome.figures}
-    metadata.update({name: _table(frame) for name, frame in outcome.tables.items()})
+    metadata: dict[str, Any] = {"scope": scope_label(scope), **outcome.figures}
+    metadata.update({name: table_value(frame) for name, frame in outcome.tables.items()})
     if outcome.samples:
         metadata["sample_keys"] = dg.MetadataValue.json(outcome.samples)
     return dg.AssetCheckResult(

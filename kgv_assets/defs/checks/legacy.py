@@ -8,6 +8,7 @@ import dagster as dg
 import psycopg
 
 from kgv_assets.defs.checks.factory import Check, table_checks
+from kgv_assets.layout import legacy_key
 from kgv_assets.legacy.catalogue import TABLES, Table
 from kgv_assets.resources.legacy_source import LegacySourceResource
 from kgv_assets.validation import reconciliation
@@ -32,9 +33,7 @@ def staged_reconciled(table: Table) -> dg.AssetChecksDefinition:
         evaluate,
         blocking=True,
     )
-    return table_checks(
-        dg.AssetKey(["legacy", table.name]), [check], partitioned=table.is_partitioned
-    )
+    return table_checks(legacy_key(table.name), [check], partitioned=table.is_partitioned)
 
 
-defs = dg.Definitions(asset_checks=[staged_reconciled(t) for t in TABLES])
+legacy_checks = [staged_reconciled(t) for t in TABLES]

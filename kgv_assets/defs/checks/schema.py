@@ -2,31 +2,25 @@
 
 Every materialization of a ``legacy/*`` or loaded ``kgv/*`` asset reports the columns its table
 really has in PostgreSQL (``dagster/column_schema``, see ``kgv_assets.validation.columns``).
-For the unpartitioned assets Dagster's own ``build_column_schema_change_checks`` compares the
-two latest materializations. For the partitioned ones that builder does not fit: a single-run
-backfill records one materialization per partition, so its two latest are two partitions of
-the same run. ``column_schema_change`` there compares the latest run with the run before it.
+``column_schema_change`` compares the latest run that materialized the asset with the run
+before it. Dagster's own ``build_column_schema_change_checks`` (beta) compares the two latest
+materializations, which fits only the unpartitioned assets: a single-run backfill records one
+materialization per partition, so its two latest are two partitions of the same run. One
+check, of the same name Dagster's builder gives, serves both kinds.
 """
 
 from collections.abc import Iterator
+from typing import Any
 
 import dagster as dg
 
-from kgv_assets.legacy.catalogue import TABLES, table
-from kgv_assets.transform.tables.registry import LOADERS
+from kgv_assets.layout import LOADED_TABLES, legacy_key
+from kgv_assets.legacy.catalogue import TABLES
 from kgv_assets.validation.columns import schema_changes
 
 SCHEMA_KEY = "dagster/column_schema"
 CHECK_NAME = "column_schema_change"  # the name Dagster's builder gives its checks
 PAGE = 200
-
-_TABLE_ASSETS = [
-    *((dg.AssetKey(["legacy", t.name]), t.is_partitioned) for t in TABLES),
-    *(
-        (dg.AssetKey(["kgv", c.mapping.target]), table(c.mapping.source).is_partitioned)
-        for c in LOADERS
-    ),
-]
 
 
 def _last_two_runs(
@@ -57,7 +51,7 @@ def _last_two_runs(
 
 def _compared(instance: dg.DagsterInstance, key: dg.AssetKey) -> dg.AssetCheckResult:
     runs = _last_two_runs(instance, key)
-    metadata: dict[str, object] = {"runs_compared": len(runs)}
+    metadata: dict[str, Any] = {"runs_compared": len(runs)}
     if len(runs) < 2:
         passed, description = True, "Materialized by fewer than two runs: nothing to compare yet."
     elif runs[0][1] is None or runs[1][1] is None:
@@ -84,11 +78,11 @@ def _compared(instance: dg.DagsterInstance, key: dg.AssetKey) -> dg.AssetCheckRe
     )
 
 
-def partitioned_schema_checks(keys: list[dg.AssetKey]) -> dg.AssetChecksDefinition:
-    """``column_schema_change`` of partitioned assets: latest run against the run before."""
+def schema_change_checks(keys: list[dg.AssetKey]) -> dg.AssetChecksDefinition:
+    """``column_schema_change`` of each of ``keys``: its latest run against the run before."""
 
     @dg.multi_asset_check(
-        name="partitioned_column_schema_change",
+        name="column_schema_change",
         specs=[
             dg.AssetCheckSpec(
                 CHECK_NAME,
@@ -107,13 +101,6 @@ def partitioned_schema_checks(keys: list[dg.AssetKey]) -> dg.AssetChecksDefiniti
     return _checks
 
 
-unpartitioned_schema_checks = dg.build_column_schema_change_checks(
-    assets=[key for key, partitioned in _TABLE_ASSETS if not partitioned]
-)
-
-defs = dg.Definitions(
-    asset_checks=[
-        *unpartitioned_schema_checks,
-        partitioned_schema_checks([key for key, partitioned in _TABLE_ASSETS if partitioned]),
-    ]
+column_schema_change = schema_change_checks(
+    [*(legacy_key(t.name) for t in TABLES), *(t.asset_key for t in LOADED_TABLES)]
 )

@@ -10,13 +10,12 @@ import dagster as dg
 import psycopg
 
 from kgv_assets.defs.checks.factory import Check, table_checks
+from kgv_assets.layout import REPORTING_VIEWS, REPORTING_VIEWS_KEY, TARGET, target_key
 from kgv_assets.resources.legacy_source import LegacySourceResource
 from kgv_assets.validation import content, integrity, reconciliation, rules
 from kgv_assets.validation.outcome import Outcome
 from kgv_assets.validation.registry import TABLE_CHECKS, TableChecks
 from kgv_assets.validation.rules import Rule
-
-REPORTING_VIEWS = (("kgv", "waiting_list_stats"), ("kgv", "applications_per_year_status"))
 
 
 def _reconciled(spec: TableChecks) -> Check:
@@ -111,23 +110,25 @@ def checks_of(spec: TableChecks) -> dg.AssetChecksDefinition:
         checks.append(_references_resolve(spec))
     checks += [_rule(spec, rule) for rule in spec.rules]
     return table_checks(
-        dg.AssetKey(["kgv", spec.name]),
+        target_key(spec.name),
         checks,
         partitioned=bool(spec.source and spec.source.is_partitioned),
     )
 
 
 reporting_views_current = table_checks(
-    dg.AssetKey(["kgv", "reporting_views"]),
+    REPORTING_VIEWS_KEY,
     [
         Check(
             "reporting_views_current",
             "The materialized reporting views hold exactly what their queries return now.",
-            lambda conn, _legacy, _scope: integrity.views_current(conn, REPORTING_VIEWS),
+            lambda conn, _legacy, _scope: integrity.views_current(
+                conn, [(TARGET, view) for view in REPORTING_VIEWS]
+            ),
             blocking=True,
         )
     ],
     partitioned=False,
 )
 
-defs = dg.Definitions(asset_checks=[reporting_views_current, *map(checks_of, TABLE_CHECKS)])
+target_checks = [checks_of(spec) for spec in TABLE_CHECKS]

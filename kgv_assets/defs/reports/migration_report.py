@@ -6,21 +6,19 @@ figures are in the materialization's metadata. The figures and the verdict are c
 ``kgv_assets.reporting``; ``kgv report`` prints the same in the terminal.
 """
 
+from typing import Any
+
 import dagster as dg
 from pydantic import Field
 
+from kgv_assets.layout import REPORT_KEY, REPORTING_VIEWS_KEY, TARGET_TABLES
 from kgv_assets.reporting.check_results import check_specs
 from kgv_assets.reporting.collect import build_report
 from kgv_assets.reporting.files import ENV_VAR, report_directory, write_report
 from kgv_assets.reporting.model import MigrationReport
 from kgv_assets.resources.postgres import PostgresResource
-from kgv_assets.transform.tables.registry import LOADERS
 
-TARGET_ASSETS = [
-    dg.AssetKey(["kgv", "event_types"]),
-    *(dg.AssetKey(["kgv", c.mapping.target]) for c in LOADERS),
-    dg.AssetKey(["kgv", "reporting_views"]),
-]
+TARGET_ASSETS = [*(t.asset_key for t in TARGET_TABLES), REPORTING_VIEWS_KEY]
 
 
 class MigrationReportConfig(dg.Config):
@@ -32,7 +30,7 @@ class MigrationReportConfig(dg.Config):
     )
 
 
-def _metadata(report: MigrationReport, html: str, json: str) -> dict[str, object]:
+def _metadata(report: MigrationReport, html: str, json: str) -> dict[str, Any]:
     checks = report.checks
     findings = "\n".join(f"- **{f.level}** {f.text}" for f in report.verdict.findings)
     return {
@@ -55,7 +53,7 @@ def _metadata(report: MigrationReport, html: str, json: str) -> dict[str, object
 
 
 @dg.asset(
-    key=["migration", "report"],
+    key=REPORT_KEY,
     group_name="reports",
     kinds={"postgres", "html"},
     deps=TARGET_ASSETS,

@@ -9,24 +9,29 @@ import time
 
 import dagster as dg
 
-from kgv_assets.legacy.catalogue import table
+from kgv_assets.layout import (
+    EVENT_TYPES_KEY,
+    REPORTING_VIEWS_KEY,
+    SCHEMA_MIGRATIONS_KEY,
+    TARGET,
+    TARGET_PARTITION,
+    legacy_key,
+    target_key,
+    target_table,
+)
 from kgv_assets.load.event_types import add_found_codes
-from kgv_assets.load.target_table import TargetLoadResult, load_target_table
+from kgv_assets.load.target_table import load_target_table
+from kgv_assets.metadata import load_metadata
 from kgv_assets.partitions import legacy_year
 from kgv_assets.resources.postgres import PostgresResource
 from kgv_assets.schema_migrations import apply_sql_files, sql_files
 from kgv_assets.transform.tables.mapping import RuleLoader
 from kgv_assets.transform.tables.registry import LOADERS
 from kgv_assets.validation.columns import live_column_schema
-from kgv_assets.validation.freshness import TABLE_FRESHNESS
-
-SCHEMA_KEY = dg.AssetKey(["migration", "schema_migrations"])
-
-PARTITIONED = {c.mapping.target for c in LOADERS if table(c.mapping.source).is_partitioned}
 
 
 @dg.asset(
-    key=SCHEMA_KEY,
+    key=SCHEMA_MIGRATIONS_KEY,
     group_name="target",
     kinds={"postgres"},
     description=(
@@ -49,11 +54,10 @@ def schema_migrations(postgres: PostgresResource) -> dg.MaterializeResult:
 
 
 @dg.asset(
-    key=["kgv", "event_types"],
+    key=EVENT_TYPES_KEY,
     group_name="target",
     kinds={"postgres"},
-    deps=[SCHEMA_KEY, dg.AssetKey(["legacy", "Verlauf"])],
-    freshness_policy=TABLE_FRESHNESS,
+    deps=[SCHEMA_MIGRATIONS_KEY, legacy_key("Verlauf")],
     description=(
         "Lookup of history event codes (verl_Art). Seeded with the known codes; every code "
         "found in the data that is not there yet is added (unlabelled), never rejected."
@@ -66,43 +70,18 @@ def event_types(postgres: PostgresResource) -> dg.MaterializeResult:
     return dg.MaterializeResult(metadata={"codes_in_data": found, "codes_added": added})
 
 
-def _metadata(result: TargetLoadResult) -> dict[str, object]:
-    reasons = "\n".join(f"| {r} | {n} |" for r, n in result.reasons.items()) or "| — | 0 |"
-    return {
-        "dagster/row_count": result.loaded_rows,
-        "rows_source": result.source_rows,
-        "rows_loaded": result.loaded_rows,
-        "rows_quarantined": result.quarantined_rows,
-        "rows_inserted": result.inserted,
-        "rows_updated": result.updated,
-        "rows_deleted": result.deleted,
-        "partitions": len(result.counts),
-        "seconds": round(result.seconds, 3),
-        "rows_per_second": round(result.source_rows / result.seconds) if result.seconds else 0,
-        "per_partition": dg.MetadataValue.md(
-            "| partition | source | loaded | quarantined |\n|---|---|---|---|\n"
-            + "\n".join(
-                f"| {c.partition} | {c.source_rows} | {c.loaded_rows} | {c.quarantined_rows} |"
-                for c in result.counts.values()
-            )
-        ),
-        "quarantine_reasons": dg.MetadataValue.md(f"| reason | rows |\n|---|---|\n{reasons}"),
-    }
-
-
 def target_asset(loader_cls: type[RuleLoader]) -> dg.AssetsDefinition:
     """The asset that builds ``kgv.<target>`` from its staged legacy table."""
     mapping = loader_cls.mapping
-    source = table(mapping.source)
-    partitioned = source.is_partitioned
+    table = mapping.table
     deps = [
-        dg.AssetDep(SCHEMA_KEY),
-        dg.AssetDep(dg.AssetKey(["legacy", source.name])),
+        dg.AssetDep(SCHEMA_MIGRATIONS_KEY),
+        dg.AssetDep(legacy_key(mapping.source)),
         *(
             dg.AssetDep(
-                dg.AssetKey(["kgv", parent]),
+                target_key(parent),
                 partition_mapping=dg.AllPartitionMapping()
-                if partitioned and parent in PARTITIONED
+                if table.partitioned and target_table(parent).partitioned
                 else None,
             )
             for parent in loader_cls.parents
@@ -116,52 +95,55 @@ def target_asset(loader_cls: type[RuleLoader]) -> dg.AssetsDefinition:
     )
 
     @dg.asset(
-        key=["kgv", mapping.target],
+        key=table.asset_key,
         group_name="target",
         kinds={"postgres", "pandas"},
         deps=deps,
-        partitions_def=legacy_year if partitioned else None,
-        backfill_policy=dg.BackfillPolicy.single_run() if partitioned else None,
-        freshness_policy=TABLE_FRESHNESS if partitioned else None,
+        partitions_def=legacy_year if table.partitioned else None,
+        backfill_policy=dg.BackfillPolicy.single_run() if table.partitioned else None,
         description=(
-            f"kgv.{mapping.target}, built from legacy {source.name}. "
+            f"{table.qualified}, built from legacy {mapping.source}. "
             + " ".join(mapping.notes)
             + f" Rules: kgv_assets/transform/tables/{mapping.target}.py."
         ),
         metadata={
-            "dagster/table_name": f"kgv.{mapping.target}",
+            "dagster/table_name": table.qualified,
             "dagster/column_schema": columns,
-            "partition_expr": "legacy_partition" if partitioned else None,
+            "partition_expr": TARGET_PARTITION if table.partitioned else None,
         },
     )
     def _target(
         context: dg.AssetExecutionContext, postgres: PostgresResource
     ) -> dg.MaterializeResult:
-        keys = context.partition_keys if partitioned else None
+        keys = context.partition_keys if table.partitioned else None
         loader = loader_cls()
         # A second connection reads the staged rows while the first COPies the target rows.
         with postgres.connection() as conn, postgres.connection() as reader:
             result = load_target_table(conn, loader, keys, context.run.run_id, reader)
-            live = live_column_schema(conn, "kgv", mapping.target, columns)
+            live = live_column_schema(conn, TARGET, mapping.target, columns)
         context.log.info(
-            "kgv.%s: %d source, %d loaded, %d quarantined in %.1f s",
-            mapping.target,
+            "%s: %d source, %d loaded, %d quarantined in %.1f s",
+            table.qualified,
             result.source_rows,
             result.loaded_rows,
             result.quarantined_rows,
             result.seconds,
         )
-        return dg.MaterializeResult(metadata={**_metadata(result), "dagster/column_schema": live})
+        return dg.MaterializeResult(
+            metadata={**load_metadata(result), "dagster/column_schema": live}
+        )
 
     return _target
 
 
+target_assets = [target_asset(loader) for loader in LOADERS]
+
+
 @dg.asset(
-    key=["kgv", "reporting_views"],
+    key=REPORTING_VIEWS_KEY,
     group_name="target",
     kinds={"postgres"},
-    deps=[dg.AssetKey(["kgv", "applications"]), dg.AssetKey(["kgv", "application_history"])],
-    freshness_policy=TABLE_FRESHNESS,
+    deps=[target_key("applications"), target_key("application_history")],
     description=(
         "The materialized reporting views (waiting-list statistics per district and year, "
         "applications per year and status), refreshed after each load."
@@ -173,8 +155,3 @@ def reporting_views(postgres: PostgresResource) -> dg.MaterializeResult:
     with postgres.connection() as conn:
         conn.execute("SELECT kgv.refresh_reporting_views()")
     return dg.MaterializeResult(metadata={"seconds": round(time.perf_counter() - started, 3)})
-
-
-defs = dg.Definitions(
-    assets=[schema_migrations, event_types, reporting_views, *map(target_asset, LOADERS)]
-)

@@ -7,6 +7,7 @@ import pandera.pandas as pa
 import psycopg
 from psycopg import sql
 
+from kgv_assets.layout import target_table
 from kgv_assets.transform.dates import parse_legacy_datetime
 from kgv_assets.transform.sizes import parse_size_m2
 from kgv_assets.transform.tables import checks
@@ -21,8 +22,7 @@ from kgv_assets.transform.tables.reference import existing_ids
 from kgv_assets.transform.text import clean_text
 
 MAPPING = TableMapping(
-    source="Verlauf",
-    target="application_history",
+    target_table("application_history"),
     rules=(
         Rule("id", "verl_ID", doc="legacy uniqueidentifier kept as the uuid primary key"),
         Rule(

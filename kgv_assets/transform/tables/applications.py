@@ -7,6 +7,7 @@ import pandera.pandas as pa
 import psycopg
 from psycopg import sql
 
+from kgv_assets.layout import target_table
 from kgv_assets.transform.birthdays import parse_birthday
 from kgv_assets.transform.dates import parse_legacy_datetime
 from kgv_assets.transform.emails import parse_email
@@ -20,8 +21,7 @@ from kgv_assets.transform.tables.reference import read_frame
 from kgv_assets.transform.text import clean_text
 
 MAPPING = TableMapping(
-    source="Antrag",
-    target="applications",
+    target_table("applications"),
     rules=(
         Rule("id", "an_ID", doc="legacy uniqueidentifier kept as the uuid primary key"),
         Rule(

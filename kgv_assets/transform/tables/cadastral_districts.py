@@ -7,6 +7,7 @@ import pandera.pandas as pa
 import psycopg
 from psycopg import sql
 
+from kgv_assets.layout import target_table
 from kgv_assets.transform.tables import checks
 from kgv_assets.transform.tables.mapping import (
     Rule,
@@ -21,8 +22,7 @@ from kgv_assets.transform.tables.reference import existing_ids
 from kgv_assets.transform.text import clean_text
 
 MAPPING = TableMapping(
-    source="Katasterbezirk",
-    target="cadastral_districts",
+    target_table("cadastral_districts"),
     rules=(
         Rule("id", "kat_ID", doc="legacy uniqueidentifier kept as the uuid primary key"),
         Rule(

@@ -7,6 +7,7 @@ import pandera.pandas as pa
 import psycopg
 from psycopg import sql
 
+from kgv_assets.layout import target_table
 from kgv_assets.transform.tables.mapping import (
     Rule,
     RuleLoader,
@@ -19,9 +20,7 @@ from kgv_assets.transform.tables.reference import read_frame
 from kgv_assets.transform.text import clean_text
 
 MAPPING = TableMapping(
-    source="Bezirke_Katasterbezirke",
-    target="district_cadastral_links",
-    key=("district_id", "cadastral_district_id"),
+    target_table("district_cadastral_links"),
     rules=(
         Rule("district_id", "bez_Name", doc="the district whose name equals the trimmed bez_Name"),
         Rule(

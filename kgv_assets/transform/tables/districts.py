@@ -6,6 +6,7 @@ import pandas as pd
 import pandera.pandas as pa
 import psycopg
 
+from kgv_assets.layout import target_table
 from kgv_assets.transform.tables import checks
 from kgv_assets.transform.tables.mapping import (
     Rule,
@@ -18,8 +19,7 @@ from kgv_assets.transform.tables.mapping import (
 from kgv_assets.transform.text import clean_text
 
 MAPPING = TableMapping(
-    source="Bezirk",
-    target="districts",
+    target_table("districts"),
     rules=(
         Rule("id", "bez_ID", doc="legacy uniqueidentifier kept as the uuid primary key"),
         Rule("name", "bez_Name", clean_text),

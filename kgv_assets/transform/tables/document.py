@@ -11,7 +11,6 @@ import inspect
 from collections.abc import Iterable
 from pathlib import Path
 
-from kgv_assets.legacy.catalogue import table
 from kgv_assets.transform.tables.mapping import TableMapping
 
 DOCUMENT = Path(__file__).with_name("MAPPING.md")
@@ -30,7 +29,7 @@ def _module_rules(mapping: TableMapping) -> list[str]:
 def unmapped_columns(mapping: TableMapping) -> list[str]:
     """Legacy columns neither mapped by a rule nor documented as not stored."""
     covered = {r.source for r in mapping.rules} | {c for c, _ in mapping.not_stored}
-    return [c for c in table(mapping.source).column_names if c not in covered]
+    return [c for c in mapping.legacy.column_names if c not in covered]
 
 
 def render(mappings: Iterable[TableMapping]) -> str:

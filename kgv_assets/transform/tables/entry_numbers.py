@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pandera.pandas as pa
 
+from kgv_assets.layout import target_table
 from kgv_assets.transform.numbers import parse_positive_int, parse_year
 from kgv_assets.transform.tables import checks
 from kgv_assets.transform.tables.mapping import Rule, RuleLoader, TableMapping
 from kgv_assets.transform.text import clean_text
 
 MAPPING = TableMapping(
-    source="Eingangsnummer",
-    target="entry_numbers",
+    target_table("entry_numbers"),
     rules=(
         Rule("id", "enr_ID", doc="legacy uniqueidentifier kept as the uuid primary key"),
         Rule("district_code", "enr_Bezirk", clean_text),

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pandera.pandas as pa
 
+from kgv_assets.layout import target_table
 from kgv_assets.transform.tables import checks
 from kgv_assets.transform.tables.mapping import Rule, RuleLoader, TableMapping
 from kgv_assets.transform.text import clean_text
 
 MAPPING = TableMapping(
-    source="Mischenfelder",
-    target="field_mappings",
+    target_table("field_mappings"),
     rules=(
         Rule("id", "misch_ID", doc="legacy uniqueidentifier kept as the uuid primary key"),
         Rule("database_field", "misch_Datenbankfeld", clean_text),

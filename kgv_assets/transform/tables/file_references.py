@@ -6,6 +6,7 @@ import pandas as pd
 import pandera.pandas as pa
 import psycopg
 
+from kgv_assets.layout import target_table
 from kgv_assets.transform.numbers import parse_positive_int, parse_year
 from kgv_assets.transform.tables import checks
 from kgv_assets.transform.tables.mapping import (
@@ -18,8 +19,7 @@ from kgv_assets.transform.tables.mapping import (
 from kgv_assets.transform.text import clean_text
 
 MAPPING = TableMapping(
-    source="Aktenzeichen",
-    target="file_references",
+    target_table("file_references"),
     rules=(
         Rule("id", "az_ID", doc="legacy uniqueidentifier kept as the uuid primary key"),
         Rule("district_code", "az_Bezirk", clean_text),

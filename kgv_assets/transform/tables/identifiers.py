@@ -7,6 +7,7 @@ import pandera.pandas as pa
 import psycopg
 from psycopg import sql
 
+from kgv_assets.layout import target_table
 from kgv_assets.transform.tables import checks
 from kgv_assets.transform.tables.mapping import (
     Rule,
@@ -20,8 +21,7 @@ from kgv_assets.transform.tables.reference import existing_ids
 from kgv_assets.transform.text import clean_text
 
 MAPPING = TableMapping(
-    source="Kennungen",
-    target="identifiers",
+    target_table("identifiers"),
     rules=(
         Rule("id", "Kenn_ID", doc="legacy uniqueidentifier kept as the uuid primary key"),
         Rule("login_name", "Kenn_Name", clean_text),

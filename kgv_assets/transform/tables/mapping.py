@@ -18,6 +18,8 @@ import pandera.pandas as pa
 import psycopg
 from psycopg import sql
 
+from kgv_assets.layout import TargetTable
+from kgv_assets.legacy.catalogue import Table
 from kgv_assets.transform.conversion import Converted
 
 Converter = Callable[[pd.Series], Converted]
@@ -44,15 +46,33 @@ class Rule:
 
 @dataclass(frozen=True)
 class TableMapping:
-    """How one legacy table becomes one target table."""
+    """How one legacy table becomes one target table (which one: ``kgv_assets.layout``)."""
 
-    source: str
-    target: str
+    table: TargetTable
     rules: tuple[Rule, ...]
-    key: tuple[str, ...] = ("id",)
     notes: tuple[str, ...] = field(default_factory=tuple)
     not_stored: tuple[tuple[str, str], ...] = field(default_factory=tuple)
     """Legacy columns with no target column of their own: (column, what happens to it)."""
+
+    @property
+    def legacy(self) -> Table:
+        """The legacy table."""
+        return self.table.legacy
+
+    @property
+    def source(self) -> str:
+        """The legacy table's name (``Antrag``)."""
+        return self.legacy.name
+
+    @property
+    def target(self) -> str:
+        """The target table's name in ``kgv`` (``applications``)."""
+        return self.table.name
+
+    @property
+    def key(self) -> tuple[str, ...]:
+        """The target table's key columns."""
+        return self.table.key
 
     @property
     def target_columns(self) -> list[str]:
@@ -75,10 +95,25 @@ class Transformed:
 class TableLoader(Protocol):
     """What a per-table module provides (see ``kgv_assets.transform.tables``)."""
 
-    mapping: TableMapping
-    parents: tuple[str, ...]
-    looked_up: Mapping[str, tuple[str, ...]]
-    schema: pa.DataFrameSchema
+    @property
+    def mapping(self) -> TableMapping:
+        """The table's column rules."""
+        ...
+
+    @property
+    def parents(self) -> tuple[str, ...]:
+        """Target tables whose rows this one references (loaded before it)."""
+        ...
+
+    @property
+    def looked_up(self) -> Mapping[str, tuple[str, ...]]:
+        """Parent table -> the columns of it the transformation looks up."""
+        ...
+
+    @property
+    def schema(self) -> pa.DataFrameSchema:
+        """The target pandera schema the converted rows must pass."""
+        ...
 
     def prepare(self, conn: psycopg.Connection) -> None:
         """Read what the transformation looks up (once per load, before the first chunk)."""

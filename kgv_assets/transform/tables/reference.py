@@ -6,15 +6,17 @@ import pandas as pd
 import psycopg
 from psycopg import sql
 
+from kgv_assets.layout import target_table
+
 
 def existing_ids(column: str, table: str) -> sql.Composed:
     """A lookup expression: ``s.<column>`` names an existing row of ``kgv.<table>``."""
     return sql.SQL("EXISTS (SELECT FROM {t} p WHERE p.id = s.{c})").format(
-        t=sql.Identifier("kgv", table), c=sql.Identifier(column)
+        t=target_table(table).ident, c=sql.Identifier(column)
     )
 
 
-def read_frame(conn: psycopg.Connection, query: sql.Composable) -> pd.DataFrame:
+def read_frame(conn: psycopg.Connection, query: sql.Composed | sql.SQL) -> pd.DataFrame:
     """A small lookup table read whole (reference tables only: hundreds of rows)."""
     with conn.cursor() as cur:
         cur.execute(query)

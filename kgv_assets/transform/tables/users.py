@@ -6,6 +6,7 @@ import pandas as pd
 import pandera.pandas as pa
 import psycopg
 
+from kgv_assets.layout import target_table
 from kgv_assets.transform.emails import parse_email
 from kgv_assets.transform.flags import apply_is_active_default, parse_flag
 from kgv_assets.transform.tables import checks
@@ -13,8 +14,7 @@ from kgv_assets.transform.tables.mapping import Rule, RuleLoader, TableMapping, 
 from kgv_assets.transform.text import clean_text
 
 MAPPING = TableMapping(
-    source="Personen",
-    target="users",
+    target_table("users"),
     rules=(
         Rule("id", "Pers_ID", doc="legacy uniqueidentifier kept as the uuid primary key"),
         Rule("salutation", "Pers_Anrede", clean_text),

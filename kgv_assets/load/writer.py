@@ -1,5 +1,7 @@
-"""Write transformed rows into a ``kgv`` target table: idempotent, partition-aware, audit-friendly.
+"""The writer of both stages: COPY into a table, and the merge of a load into a ``kgv`` table.
 
+``BulkLoad`` (a first load into an empty table, staging or target) and ``is_empty`` serve both
+stages; ``MergeWriter`` writes a target load, idempotent, partition-aware and audit-friendly.
 The rows of the partitions being loaded are first COPied into a temporary table, then merged
 by the table's key in three set-based statements:
 
@@ -26,24 +28,15 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import LiteralString, cast
 
 import pandas as pd
 import psycopg
 from psycopg import sql
 
+from kgv_assets.layout import TARGET, TARGET_PARTITION
+from kgv_assets.load.accounting import MergeCounts
 from kgv_assets.resources.postgres import CopyStream
-
-SCHEMA = "kgv"
-PARTITION = "legacy_partition"
-
-
-@dataclass(frozen=True)
-class MergeCounts:
-    """What a merge did."""
-
-    inserted: int
-    updated: int
-    deleted: int
 
 
 def _cols(names: Sequence[str]) -> sql.Composed:
@@ -59,7 +52,7 @@ def _match(key: Sequence[str], left: str, right: str) -> sql.Composed:
     )
 
 
-def is_empty(conn: psycopg.Connection, table: str, schema: str = SCHEMA) -> bool:
+def is_empty(conn: psycopg.Connection, table: str, schema: str = TARGET) -> bool:
     """Whether ``<schema>.<table>`` (``kgv`` unless given) holds no rows at all."""
     row = conn.execute(
         sql.SQL("SELECT NOT EXISTS (SELECT FROM {})").format(sql.Identifier(schema, table))
@@ -70,6 +63,11 @@ def is_empty(conn: psycopg.Connection, table: str, schema: str = SCHEMA) -> bool
 _ON_ONLY = re.compile(r" ON ONLY ")
 
 
+def _from_catalog(text: str) -> LiteralString:
+    """SQL that PostgreSQL itself wrote (``pg_get_indexdef``, ``pg_get_constraintdef``)."""
+    return cast(LiteralString, text)
+
+
 @dataclass
 class BulkLoad:
     """What a bulk load into an empty table defers to the end of its transaction.
@@ -78,7 +76,7 @@ class BulkLoad:
     ``begin`` defers nothing and the load runs as it would without it.
     """
 
-    table: sql.Composed
+    table: sql.Composable
     indexes: list[str] = field(default_factory=list)
     foreign_keys: list[tuple[str, str]] = field(default_factory=list)
     triggers: list[str] = field(default_factory=list)
@@ -133,11 +131,11 @@ class BulkLoad:
     def finish(self, conn: psycopg.Connection) -> None:
         """Build the indexes, add (and so validate) the foreign keys, enable the triggers."""
         for definition in self.indexes:
-            conn.execute(definition.encode())  # type: ignore[call-overload]  # from the catalog
+            conn.execute(sql.SQL(_from_catalog(definition)))
         for constraint, definition in self.foreign_keys:
             conn.execute(
                 sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} {}").format(
-                    self.table, sql.Identifier(constraint), sql.SQL(definition)
+                    self.table, sql.Identifier(constraint), sql.SQL(_from_catalog(definition))
                 )
             )
         for trigger in self.triggers:
@@ -148,12 +146,12 @@ class BulkLoad:
             )
 
 
-class TargetWriter:
+class MergeWriter:
     """Collects the chunks of one load, then merges them into the target in one transaction.
 
     Use inside the caller's transaction::
 
-        with TargetWriter(conn, "applications", columns, key=["id"]) as writer:
+        with MergeWriter(conn, "applications", columns, key=["id"]) as writer:
             for chunk in chunks:
                 writer.add(chunk)
             counts = writer.merge(partition_keys)
@@ -186,8 +184,8 @@ class TargetWriter:
             conn.execute("SET LOCAL kgv.audit = 'off'")
             # Sorts for the index builds and the foreign key validation in memory.
             conn.execute("SET LOCAL maintenance_work_mem = '256MB'")
-            self._deferred = BulkLoad.begin(conn, SCHEMA, table)
-            self._into = (SCHEMA, table)
+            self._deferred = BulkLoad.begin(conn, TARGET, table)
+            self._into = (TARGET, table)
         else:
             conn.execute(
                 sql.SQL(
@@ -195,7 +193,7 @@ class TargetWriter:
                 ).format(
                     tmp=sql.Identifier("incoming"),
                     cols=_cols(self.columns),
-                    target=sql.Identifier(SCHEMA, table),
+                    target=sql.Identifier(TARGET, table),
                 )
             )
             self._into = ("pg_temp", "incoming")
@@ -212,7 +210,7 @@ class TargetWriter:
         """Close the open COPY and ``run`` something on the connection (see ``CopyStream``)."""
         self._copy.interrupt(run)
 
-    def __enter__(self) -> TargetWriter:
+    def __enter__(self) -> MergeWriter:
         return self
 
     def __exit__(self, kind: object, error: BaseException | None, traceback: object) -> None:
@@ -225,9 +223,9 @@ class TargetWriter:
             if self._deferred is not None:
                 self._deferred.finish(self.conn)
             return MergeCounts(self.rows, 0, 0)
-        target = sql.Identifier(SCHEMA, self.table)
+        target = sql.Identifier(TARGET, self.table)
         where_partition = (
-            sql.SQL("t.{} = ANY(%s) AND").format(sql.Identifier(PARTITION))
+            sql.SQL("t.{} = ANY(%s) AND").format(sql.Identifier(TARGET_PARTITION))
             if partition_keys is not None
             else sql.SQL("")
         )

@@ -15,15 +15,11 @@ import pandera.pandas as pa
 import pytest
 
 from kgv_assets.legacy.catalogue import TABLES
-from kgv_assets.legacy.schemas import (
-    LEGACY_SCHEMAS,
-    failure_reasons,
-    pandera_reasons,
-    screened_reasons,
-)
+from kgv_assets.legacy.schemas import LEGACY_SCHEMAS
 from kgv_assets.resources.legacy_source import LegacySourceResource
 from kgv_assets.transform.tables.application_history import SCHEMA as HISTORY
 from kgv_assets.transform.tables.applications import SCHEMA as APPLICATIONS
+from kgv_assets.validation.reasons import failure_reasons, pandera_reasons, screened_reasons
 
 UID = "0000000{}-0000-0000-0000-000000000000"
 
