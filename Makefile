@@ -15,7 +15,7 @@ BENCH_SCALE := $(if $(filter command line environment,$(origin SCALE)),$(SCALE),
 DEMO_DB := .demo/kgv_demo.sqlite
 STAMP  := $(VENV)/.installed
 
-.PHONY: help setup demo test ui monitor lint format bench bench-memory bench-profile clean lock screenshots
+.PHONY: help setup demo test ui monitor lint typecheck format bench bench-memory bench-profile clean lock screenshots
 
 help: ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -59,6 +59,9 @@ monitor: $(STAMP) ## the exporter (127.0.0.1:9187/metrics) and Prometheus (127.0
 lint: $(STAMP) ## ruff check and format check
 	$(VENV)/bin/ruff check kgv_assets kgv_assets_tests bench
 	$(VENV)/bin/ruff format --check kgv_assets kgv_assets_tests bench
+
+typecheck: $(STAMP) ## pyright in standard mode ([tool.pyright] in pyproject.toml)
+	$(VENV)/bin/pyright
 
 format: $(STAMP) ## ruff format and autofix
 	$(VENV)/bin/ruff format kgv_assets kgv_assets_tests bench
