@@ -39,6 +39,23 @@ def table_value(frame: pd.DataFrame) -> dg.TableMetadataValue:
     )
 
 
+def materialized(
+    context: dg.AssetExecutionContext, result: LoadResult, columns: dg.TableSchema
+) -> dg.MaterializeResult:
+    """Log one load (counts only) and report it with the columns its table really has."""
+    context.log.info(
+        "%s: %d read, %d loaded, %d quarantined in %.1f s",
+        result.table,
+        result.source_rows,
+        result.loaded_rows,
+        result.quarantined_rows,
+        result.seconds,
+    )
+    return dg.MaterializeResult(
+        metadata={**load_metadata(result), "dagster/column_schema": columns}
+    )
+
+
 def load_metadata(result: LoadResult) -> dict[str, Any]:
     """The materialization metadata of one load (either stage)."""
     per_partition = pd.DataFrame(

@@ -22,11 +22,13 @@ from typing import Any
 import dagster as dg
 import psycopg
 
+from kgv_assets.legacy.catalogue import Table
 from kgv_assets.metadata import table_value
 from kgv_assets.partitions import LEGACY_YEAR
 from kgv_assets.resources.legacy_source import LegacySourceResource
 from kgv_assets.resources.postgres import PostgresResource
 from kgv_assets.validation.outcome import Outcome, scope_label
+from kgv_assets.validation.reconciliation import Ledger, reconcile
 
 Evaluate = Callable[[psycopg.Connection, LegacySourceResource, list[str] | None], Outcome]
 
@@ -78,6 +80,17 @@ class Check:
     description: str
     evaluate: Evaluate
     blocking: bool
+
+
+def reconciled_check(name: str, ledger: Ledger, source: Table, description: str) -> Check:
+    """``<name>_reconciled``: source = loaded + quarantined per partition of one stage, blocking."""
+
+    def evaluate(
+        conn: psycopg.Connection, legacy: LegacySourceResource, scope: list[str] | None
+    ) -> Outcome:
+        return reconcile(conn, ledger, legacy.partition_counts(source), scope)
+
+    return Check(f"{name}_reconciled", description, evaluate, blocking=True)
 
 
 def table_checks(

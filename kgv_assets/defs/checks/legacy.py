@@ -5,33 +5,23 @@ same run. (The content, key and rule checks run on the target tables, where the 
 """
 
 import dagster as dg
-import psycopg
 
-from kgv_assets.defs.checks.factory import Check, table_checks
+from kgv_assets.defs.checks.factory import reconciled_check, table_checks
 from kgv_assets.layout import legacy_key
 from kgv_assets.legacy.catalogue import TABLES, Table
-from kgv_assets.resources.legacy_source import LegacySourceResource
-from kgv_assets.validation import reconciliation
-from kgv_assets.validation.outcome import Outcome
+from kgv_assets.validation.reconciliation import staging_ledger
 
 
 def staged_reconciled(table: Table) -> dg.AssetChecksDefinition:
     """``<table>_reconciled`` on ``legacy/<Table>``: source = staged + quarantined."""
-    ledger = reconciliation.staging_ledger(table.name)
-
-    def evaluate(
-        conn: psycopg.Connection, legacy: LegacySourceResource, scope: list[str] | None
-    ) -> Outcome:
-        return reconciliation.reconcile(conn, ledger, legacy.partition_counts(table), scope)
-
-    check = Check(
-        f"{table.name.lower()}_reconciled",
+    check = reconciled_check(
+        table.name.lower(),
+        staging_ledger(table.name),
+        table,
         f"Per partition: legacy {table.name} rows (counted by the source) = rows in "
         f'staging."{table.name}" + rows the legacy schema quarantined, and '
         "migration.reconciliation records exactly these numbers. Blocking: no target table is "
         "built from a staging load that does not reconcile.",
-        evaluate,
-        blocking=True,
     )
     return table_checks(legacy_key(table.name), [check], partitioned=table.is_partitioned)
 

@@ -9,10 +9,10 @@ non-zero); WARN checks flag dirty legacy data the migration kept.
 import dagster as dg
 import psycopg
 
-from kgv_assets.defs.checks.factory import Check, table_checks
+from kgv_assets.defs.checks.factory import Check, reconciled_check, table_checks
 from kgv_assets.layout import REPORTING_VIEWS, REPORTING_VIEWS_KEY, TARGET, target_key
 from kgv_assets.resources.legacy_source import LegacySourceResource
-from kgv_assets.validation import content, integrity, reconciliation, rules
+from kgv_assets.validation import content, integrity, rules
 from kgv_assets.validation.outcome import Outcome
 from kgv_assets.validation.registry import TABLE_CHECKS, TableChecks
 from kgv_assets.validation.rules import Rule
@@ -21,19 +21,13 @@ from kgv_assets.validation.rules import Rule
 def _reconciled(spec: TableChecks) -> Check:
     ledger, source = spec.ledger, spec.source
     assert ledger is not None and source is not None
-
-    def evaluate(
-        conn: psycopg.Connection, legacy: LegacySourceResource, scope: list[str] | None
-    ) -> Outcome:
-        return reconciliation.reconcile(conn, ledger, legacy.partition_counts(source), scope)
-
-    return Check(
-        f"{spec.name}_reconciled",
+    return reconciled_check(
+        spec.name,
+        ledger,
+        source,
         f"Per partition: legacy {source.name} rows (counted by the source) = rows in "
         f"kgv.{spec.name} + rows in migration.rejected_rows, and migration.reconciliation "
         "records exactly these numbers. Blocking: nothing downstream runs on a failure.",
-        evaluate,
-        blocking=True,
     )
 
 

@@ -9,7 +9,7 @@ import dagster as dg
 from kgv_assets.layout import PARTITION_COLUMN, SCHEMA_MIGRATIONS_KEY, STAGING, legacy_key
 from kgv_assets.legacy.catalogue import TABLES, Table
 from kgv_assets.load.staging import stage_table
-from kgv_assets.metadata import load_metadata
+from kgv_assets.metadata import materialized
 from kgv_assets.partitions import legacy_year
 from kgv_assets.resources.legacy_source import LegacySourceResource
 from kgv_assets.resources.postgres import PostgresResource
@@ -60,17 +60,7 @@ def legacy_asset(table: Table) -> dg.AssetsDefinition:
         with postgres.connection() as conn:
             result = stage_table(legacy_source, conn, table, keys, context.run.run_id)
             columns = live_column_schema(conn, STAGING, table.name, _column_schema(table))
-        context.log.info(
-            "%s: %d read, %d staged, %d quarantined in %.1f s",
-            table.name,
-            result.source_rows,
-            result.loaded_rows,
-            result.quarantined_rows,
-            result.seconds,
-        )
-        return dg.MaterializeResult(
-            metadata={**load_metadata(result), "dagster/column_schema": columns}
-        )
+        return materialized(context, result, columns)
 
     return _legacy
 

@@ -21,7 +21,7 @@ from kgv_assets.layout import (
 )
 from kgv_assets.load.event_types import add_found_codes
 from kgv_assets.load.target_table import load_target_table
-from kgv_assets.metadata import load_metadata
+from kgv_assets.metadata import materialized
 from kgv_assets.partitions import legacy_year
 from kgv_assets.resources.postgres import PostgresResource
 from kgv_assets.schema_migrations import apply_sql_files, sql_files
@@ -121,17 +121,7 @@ def target_asset(loader_cls: type[RuleLoader]) -> dg.AssetsDefinition:
         with postgres.connection() as conn, postgres.connection() as reader:
             result = load_target_table(conn, loader, keys, context.run.run_id, reader)
             live = live_column_schema(conn, TARGET, mapping.target, columns)
-        context.log.info(
-            "%s: %d source, %d loaded, %d quarantined in %.1f s",
-            table.qualified,
-            result.source_rows,
-            result.loaded_rows,
-            result.quarantined_rows,
-            result.seconds,
-        )
-        return dg.MaterializeResult(
-            metadata={**load_metadata(result), "dagster/column_schema": live}
-        )
+        return materialized(context, result, live)
 
     return _target
 

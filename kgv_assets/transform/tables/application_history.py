@@ -16,7 +16,9 @@ from kgv_assets.transform.tables.mapping import (
     RuleLoader,
     TableMapping,
     Transformed,
+    key_rule,
     reasons_where,
+    text_rules,
 )
 from kgv_assets.transform.tables.reference import existing_ids
 from kgv_assets.transform.text import clean_text
@@ -24,7 +26,7 @@ from kgv_assets.transform.text import clean_text
 MAPPING = TableMapping(
     target_table("application_history"),
     rules=(
-        Rule("id", "verl_ID", doc="legacy uniqueidentifier kept as the uuid primary key"),
+        key_rule("verl_ID"),
         Rule(
             "application_id",
             "verl_An_ID",
@@ -38,13 +40,17 @@ MAPPING = TableMapping(
             doc="trimmed code; codes not yet in kgv.event_types are added there (never rejected)",
         ),
         Rule("event_date", "verl_Datum", parse_legacy_datetime),
-        Rule("gemarkung", "verl_Gemarkung", clean_text),
-        Rule("flur", "verl_Flur", clean_text),
-        Rule("parcel", "verl_Parzelle", clean_text),
+        *text_rules(
+            gemarkung="verl_Gemarkung",
+            flur="verl_Flur",
+            parcel="verl_Parzelle",
+        ),
         Rule("size_m2", "verl_Groesse", parse_size_m2),
-        Rule("case_worker", "verl_Sachbearbeiter", clean_text),
-        Rule("note", "verl_Hinweis", clean_text),
-        Rule("comment", "verl_Kommentar", clean_text),
+        *text_rules(
+            case_worker="verl_Sachbearbeiter",
+            note="verl_Hinweis",
+            comment="verl_Kommentar",
+        ),
     ),
     notes=(
         "Partitioned by the year of verl_Datum, like the target's yearly range partitions; "
@@ -54,15 +60,12 @@ MAPPING = TableMapping(
     ),
 )
 
-SCHEMA = pa.DataFrameSchema(
-    {
-        "id": checks.key_column(),
-        "application_id": pa.Column(object, nullable=False),
-        "size_m2": pa.Column(
-            object, checks=[checks.between(0.01, 1e7, "size out of range")], nullable=True
-        ),
-    },
-    name="kgv.application_history",
+SCHEMA = checks.target_schema(
+    MAPPING,
+    application_id=pa.Column(object, nullable=False),
+    size_m2=pa.Column(
+        object, checks=[checks.between(0.01, 1e7, "size out of range")], nullable=True
+    ),
 )
 
 

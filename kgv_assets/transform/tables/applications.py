@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pandas as pd
-import pandera.pandas as pa
 import psycopg
 from psycopg import sql
 
@@ -16,14 +15,21 @@ from kgv_assets.transform.flags import apply_is_active_default, parse_flag
 from kgv_assets.transform.phones import parse_phone
 from kgv_assets.transform.postal_codes import parse_postal_code
 from kgv_assets.transform.tables import checks
-from kgv_assets.transform.tables.mapping import Rule, RuleLoader, TableMapping, Transformed
+from kgv_assets.transform.tables.mapping import (
+    Rule,
+    RuleLoader,
+    TableMapping,
+    Transformed,
+    key_rule,
+    text_rules,
+)
 from kgv_assets.transform.tables.reference import read_frame
 from kgv_assets.transform.text import clean_text
 
 MAPPING = TableMapping(
     target_table("applications"),
     rules=(
-        Rule("id", "an_ID", doc="legacy uniqueidentifier kept as the uuid primary key"),
+        key_rule("an_ID"),
         Rule(
             "file_reference",
             "an_Aktenzeichen",
@@ -36,20 +42,26 @@ MAPPING = TableMapping(
             doc="parsed into district/number/year where it matches a known format and linked "
             "to kgv.file_references; NULL where it does not match or no such reference exists",
         ),
-        Rule("waiting_list_number_32", "an_WartelistenNr32", clean_text),
-        Rule("waiting_list_number_33", "an_WartelistenNr33", clean_text),
-        Rule("salutation", "an_Anrede", clean_text),
-        Rule("title", "an_Titel", clean_text),
-        Rule("first_name", "an_Vorname", clean_text),
-        Rule("last_name", "an_Nachname", clean_text),
+        *text_rules(
+            waiting_list_number_32="an_WartelistenNr32",
+            waiting_list_number_33="an_WartelistenNr33",
+            salutation="an_Anrede",
+            title="an_Titel",
+            first_name="an_Vorname",
+            last_name="an_Nachname",
+        ),
         Rule("birth_date", "an_Geburtstag", parse_birthday),
-        Rule("salutation_2", "an_Anrede2", clean_text),
-        Rule("title_2", "an_Titel2", clean_text),
-        Rule("first_name_2", "an_Vorname2", clean_text),
-        Rule("last_name_2", "an_Nachname2", clean_text),
+        *text_rules(
+            salutation_2="an_Anrede2",
+            title_2="an_Titel2",
+            first_name_2="an_Vorname2",
+            last_name_2="an_Nachname2",
+        ),
         Rule("birth_date_2", "an_Geburtstag2", parse_birthday),
-        Rule("letter_salutation", "an_Briefanrede", clean_text),
-        Rule("street", "an_Strasse", clean_text),
+        *text_rules(
+            letter_salutation="an_Briefanrede",
+            street="an_Strasse",
+        ),
         Rule("postal_code", "an_PLZ", parse_postal_code),
         Rule("city", "an_Ort", clean_text),
         Rule("phone", "an_Telefon", parse_phone),
@@ -61,8 +73,10 @@ MAPPING = TableMapping(
         Rule("confirmation_date", "an_Bestaetigungsdatum", parse_legacy_datetime),
         Rule("current_offer_date", "an_AktuellesAngebot", parse_legacy_datetime),
         Rule("deletion_date", "an_Loeschdatum", parse_legacy_datetime),
-        Rule("preferences", "an_Wunsch", clean_text),
-        Rule("remarks", "an_Vermerk", clean_text),
+        *text_rules(
+            preferences="an_Wunsch",
+            remarks="an_Vermerk",
+        ),
         Rule(
             "is_active",
             "an_Aktiv",
@@ -80,20 +94,12 @@ MAPPING = TableMapping(
     ),
 )
 
-SCHEMA = pa.DataFrameSchema(
-    {
-        "id": checks.key_column(),
-        "postal_code": checks.text(
-            checks=[checks.matches(checks.POSTAL_CODE, "not a German postal code")]
-        ),
-        "email": checks.text(checks=[checks.matches(checks.EMAIL, "not an e-mail address")]),
-        **{
-            c: checks.text(checks=[checks.matches(checks.PHONE_E164, "not an E.164 number")])
-            for c in ("phone", "mobile_phone", "mobile_phone_2", "business_phone")
-        },
-        "is_active": pa.Column(bool, nullable=False),
-    },
-    name="kgv.applications",
+SCHEMA = checks.target_schema(
+    MAPPING,
+    postal_code=checks.postal_code(),
+    email=checks.email(),
+    **{c: checks.phone() for c in ("phone", "mobile_phone", "mobile_phone_2", "business_phone")},
+    is_active=checks.active_flag(),
 )
 
 

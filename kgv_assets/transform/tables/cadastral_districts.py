@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pandas as pd
-import pandera.pandas as pa
 import psycopg
 from psycopg import sql
 
@@ -15,34 +14,37 @@ from kgv_assets.transform.tables.mapping import (
     TableMapping,
     Transformed,
     apply_rules,
+    copies_note,
+    key_rule,
     legacy_values,
     merge_legacy,
+    text_rules,
 )
 from kgv_assets.transform.tables.reference import existing_ids
-from kgv_assets.transform.text import clean_text
 
 MAPPING = TableMapping(
     target_table("cadastral_districts"),
     rules=(
-        Rule("id", "kat_ID", doc="legacy uniqueidentifier kept as the uuid primary key"),
+        key_rule("kat_ID"),
         Rule(
             "district_id",
             "kat_bez_ID",
             doc="the district if it exists in kgv.districts; else NULL (nullable by design), "
             "raw kat_bez_ID kept in legacy",
         ),
-        Rule("code", "kat_Katasterbezirk", clean_text),
-        Rule("name", "kat_KatasterbezirkName", clean_text),
+        *text_rules(
+            code="kat_Katasterbezirk",
+            name="kat_KatasterbezirkName",
+        ),
         Rule("boundary", None, doc="not in the legacy data: NULL until geometries are loaded"),
     ),
     notes=(
-        "Key-less legacy table: copies quarantined as `duplicate` / `conflicting duplicate` "
-        "by kat_ID (the first by partition and content hash is kept).",
+        copies_note("kat_ID"),
         "Orphans (kat_bez_ID of no district) are loaded with district_id NULL.",
     ),
 )
 
-SCHEMA = pa.DataFrameSchema({"id": checks.key_column()}, name="kgv.cadastral_districts")
+SCHEMA = checks.target_schema(MAPPING)
 
 
 class CadastralDistrictsLoader(RuleLoader):

@@ -9,6 +9,8 @@ from __future__ import annotations
 import pandas as pd
 import pandera.pandas as pa
 
+from kgv_assets.transform.tables.mapping import TableMapping
+
 UUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 POSTAL_CODE = r"^[0-9]{5}$"
 PHONE_E164 = r"^\+[1-9][0-9]{6,14}$"
@@ -38,3 +40,29 @@ def text(nullable: bool = True, checks: list[pa.Check] | None = None) -> pa.Colu
 def between(low: float, high: float, name: str) -> pa.Check:
     """Numeric values within [low, high]."""
     return pa.Check(lambda s: pd.to_numeric(s).between(low, high), name=name)
+
+
+def email() -> pa.Column:
+    """An e-mail address column (what ``parse_email`` writes, as the domain checks it)."""
+    return text(checks=[matches(EMAIL, "not an e-mail address")])
+
+
+def postal_code() -> pa.Column:
+    """A German postal code column (five digits)."""
+    return text(checks=[matches(POSTAL_CODE, "not a German postal code")])
+
+
+def phone() -> pa.Column:
+    """A phone number column in E.164 form."""
+    return text(checks=[matches(PHONE_E164, "not an E.164 number")])
+
+
+def active_flag() -> pa.Column:
+    """``is_active``: a boolean that is never NULL (the documented default was applied)."""
+    return pa.Column(bool, nullable=False)
+
+
+def target_schema(mapping: TableMapping, **columns: pa.Column) -> pa.DataFrameSchema:
+    """The target schema of the mapping's table: its uuid key ``id`` (if any) and ``columns``."""
+    key = {"id": key_column()} if mapping.key == ("id",) else {}
+    return pa.DataFrameSchema({**key, **columns}, name=mapping.table.qualified)

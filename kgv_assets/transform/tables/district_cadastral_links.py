@@ -8,6 +8,7 @@ import psycopg
 from psycopg import sql
 
 from kgv_assets.layout import target_table
+from kgv_assets.transform.tables import checks
 from kgv_assets.transform.tables.mapping import (
     Rule,
     RuleLoader,
@@ -46,12 +47,10 @@ MAPPING = TableMapping(
     ),
 )
 
-SCHEMA = pa.DataFrameSchema(
-    {
-        "district_id": pa.Column(object, nullable=False),
-        "cadastral_district_id": pa.Column(object, nullable=False),
-    },
-    name="kgv.district_cadastral_links",
+SCHEMA = checks.target_schema(
+    MAPPING,
+    district_id=pa.Column(object, nullable=False),
+    cadastral_district_id=pa.Column(object, nullable=False),
 )
 
 

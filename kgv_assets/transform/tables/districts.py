@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pandas as pd
-import pandera.pandas as pa
 import psycopg
 
 from kgv_assets.layout import target_table
@@ -14,6 +13,7 @@ from kgv_assets.transform.tables.mapping import (
     TableMapping,
     Transformed,
     apply_rules,
+    key_rule,
     reasons_where,
 )
 from kgv_assets.transform.text import clean_text
@@ -21,7 +21,7 @@ from kgv_assets.transform.text import clean_text
 MAPPING = TableMapping(
     target_table("districts"),
     rules=(
-        Rule("id", "bez_ID", doc="legacy uniqueidentifier kept as the uuid primary key"),
+        key_rule("bez_ID"),
         Rule("name", "bez_Name", clean_text),
         Rule("description", None, doc="not in the legacy data: NULL"),
     ),
@@ -35,10 +35,7 @@ MAPPING = TableMapping(
     ),
 )
 
-SCHEMA = pa.DataFrameSchema(
-    {"id": checks.key_column(), "name": checks.text(nullable=False)},
-    name="kgv.districts",
-)
+SCHEMA = checks.target_schema(MAPPING, name=checks.text(nullable=False))
 
 
 class DistrictsLoader(RuleLoader):

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import pandera.pandas as pa
-
 from kgv_assets.layout import target_table
 from kgv_assets.transform.numbers import parse_positive_int, parse_year
 from kgv_assets.transform.tables import checks
-from kgv_assets.transform.tables.mapping import Rule, RuleLoader, TableMapping
+from kgv_assets.transform.tables.mapping import Rule, RuleLoader, TableMapping, key_rule
 from kgv_assets.transform.text import clean_text
 
 MAPPING = TableMapping(
     target_table("entry_numbers"),
     rules=(
-        Rule("id", "enr_ID", doc="legacy uniqueidentifier kept as the uuid primary key"),
+        key_rule("enr_ID"),
         Rule("district_code", "enr_Bezirk", clean_text),
         Rule("number", "enr_Nummer", parse_positive_int),
         Rule("year", "enr_Jahr", parse_year),
@@ -25,4 +23,4 @@ class EntryNumbersLoader(RuleLoader):
     """Loads kgv.entry_numbers."""
 
     mapping = MAPPING
-    schema = pa.DataFrameSchema({"id": checks.key_column()}, name="kgv.entry_numbers")
+    schema = checks.target_schema(MAPPING)

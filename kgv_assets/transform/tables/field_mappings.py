@@ -2,25 +2,27 @@
 
 from __future__ import annotations
 
-import pandera.pandas as pa
-
 from kgv_assets.layout import target_table
 from kgv_assets.transform.tables import checks
-from kgv_assets.transform.tables.mapping import Rule, RuleLoader, TableMapping
-from kgv_assets.transform.text import clean_text
+from kgv_assets.transform.tables.mapping import (
+    RuleLoader,
+    TableMapping,
+    copies_note,
+    key_rule,
+    text_rules,
+)
 
 MAPPING = TableMapping(
     target_table("field_mappings"),
     rules=(
-        Rule("id", "misch_ID", doc="legacy uniqueidentifier kept as the uuid primary key"),
-        Rule("database_field", "misch_Datenbankfeld", clean_text),
-        Rule("document_field", "misch_Dokumentfeld", clean_text),
-        Rule("comment", "misch_Kommentar", clean_text),
+        key_rule("misch_ID"),
+        *text_rules(
+            database_field="misch_Datenbankfeld",
+            document_field="misch_Dokumentfeld",
+            comment="misch_Kommentar",
+        ),
     ),
-    notes=(
-        "Key-less legacy table: copies quarantined as `duplicate` / `conflicting duplicate` "
-        "by misch_ID (the first by partition and content hash is kept).",
-    ),
+    notes=(copies_note("misch_ID"),),
 )
 
 
@@ -28,4 +30,4 @@ class FieldMappingsLoader(RuleLoader):
     """Loads kgv.field_mappings."""
 
     mapping = MAPPING
-    schema = pa.DataFrameSchema({"id": checks.key_column()}, name="kgv.field_mappings")
+    schema = checks.target_schema(MAPPING)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pandas as pd
-import pandera.pandas as pa
 import psycopg
 
 from kgv_assets.layout import target_table
@@ -14,6 +13,7 @@ from kgv_assets.transform.tables.mapping import (
     RuleLoader,
     TableMapping,
     Transformed,
+    key_rule,
     reasons_where,
 )
 from kgv_assets.transform.text import clean_text
@@ -21,7 +21,7 @@ from kgv_assets.transform.text import clean_text
 MAPPING = TableMapping(
     target_table("file_references"),
     rules=(
-        Rule("id", "az_ID", doc="legacy uniqueidentifier kept as the uuid primary key"),
+        key_rule("az_ID"),
         Rule("district_code", "az_Bezirk", clean_text),
         Rule("number", "az_Nummer", parse_positive_int),
         Rule("year", "az_Jahr", parse_year),
@@ -38,7 +38,7 @@ class FileReferencesLoader(RuleLoader):
     """Loads kgv.file_references."""
 
     mapping = MAPPING
-    schema = pa.DataFrameSchema({"id": checks.key_column()}, name="kgv.file_references")
+    schema = checks.target_schema(MAPPING)
 
     def transform(self, staged: pd.DataFrame, conn: psycopg.Connection) -> Transformed:  # noqa: D102
         result = super().transform(staged, conn)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pandas as pd
-import pandera.pandas as pa
 import psycopg
 from psycopg import sql
 
@@ -14,18 +13,22 @@ from kgv_assets.transform.tables.mapping import (
     RuleLoader,
     TableMapping,
     Transformed,
+    copies_note,
+    key_rule,
     legacy_values,
     merge_legacy,
+    text_rules,
 )
 from kgv_assets.transform.tables.reference import existing_ids
-from kgv_assets.transform.text import clean_text
 
 MAPPING = TableMapping(
     target_table("identifiers"),
     rules=(
-        Rule("id", "Kenn_ID", doc="legacy uniqueidentifier kept as the uuid primary key"),
-        Rule("login_name", "Kenn_Name", clean_text),
-        Rule("domain", "Kenn_Domaene", clean_text),
+        key_rule("Kenn_ID"),
+        *text_rules(
+            login_name="Kenn_Name",
+            domain="Kenn_Domaene",
+        ),
         Rule(
             "user_id",
             "Kenn_pers_ID",
@@ -34,8 +37,7 @@ MAPPING = TableMapping(
         ),
     ),
     notes=(
-        "Key-less legacy table: copies quarantined as `duplicate` / `conflicting duplicate` "
-        "by Kenn_ID (the first by partition and content hash is kept).",
+        copies_note("Kenn_ID"),
         "Orphans (logins of unknown persons) are loaded with user_id NULL.",
     ),
 )
@@ -45,7 +47,7 @@ class IdentifiersLoader(RuleLoader):
     """Loads kgv.identifiers."""
 
     mapping = MAPPING
-    schema = pa.DataFrameSchema({"id": checks.key_column()}, name="kgv.identifiers")
+    schema = checks.target_schema(MAPPING)
     parents = ("users",)
 
     def lookups(self) -> dict[str, sql.Composable]:  # noqa: D102

@@ -21,6 +21,7 @@ from psycopg import sql
 from kgv_assets.layout import TargetTable
 from kgv_assets.legacy.catalogue import Table
 from kgv_assets.transform.conversion import Converted
+from kgv_assets.transform.text import clean_text
 
 Converter = Callable[[pd.Series], Converted]
 
@@ -42,6 +43,24 @@ class Rule:
         if self.convert is None:
             return "taken as is"
         return (self.convert.__doc__ or self.convert.__name__).strip().splitlines()[0]
+
+
+def key_rule(column: str) -> Rule:
+    """``id`` from the legacy uniqueidentifier ``column``, kept as the uuid primary key."""
+    return Rule("id", column, doc="legacy uniqueidentifier kept as the uuid primary key")
+
+
+def text_rules(**targets: str) -> tuple[Rule, ...]:
+    """Text columns taken trimmed (``clean_text``): ``target_column="legacy_column"``, in order."""
+    return tuple(Rule(target, source, clean_text) for target, source in targets.items())
+
+
+def copies_note(key: str) -> str:
+    """The note of a legacy table without a primary key: how copies of a row are told apart."""
+    return (
+        "Key-less legacy table: copies quarantined as `duplicate` / `conflicting duplicate` "
+        f"by {key} (the first by partition and content hash is kept)."
+    )
 
 
 @dataclass(frozen=True)

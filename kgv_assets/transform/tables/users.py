@@ -3,26 +3,35 @@
 from __future__ import annotations
 
 import pandas as pd
-import pandera.pandas as pa
 import psycopg
 
 from kgv_assets.layout import target_table
 from kgv_assets.transform.emails import parse_email
 from kgv_assets.transform.flags import apply_is_active_default, parse_flag
 from kgv_assets.transform.tables import checks
-from kgv_assets.transform.tables.mapping import Rule, RuleLoader, TableMapping, Transformed
+from kgv_assets.transform.tables.mapping import (
+    Rule,
+    RuleLoader,
+    TableMapping,
+    Transformed,
+    copies_note,
+    key_rule,
+    text_rules,
+)
 from kgv_assets.transform.text import clean_text
 
 MAPPING = TableMapping(
     target_table("users"),
     rules=(
-        Rule("id", "Pers_ID", doc="legacy uniqueidentifier kept as the uuid primary key"),
-        Rule("salutation", "Pers_Anrede", clean_text),
-        Rule("first_name", "Pers_Vorname", clean_text),
-        Rule("last_name", "Pers_Nachname", clean_text),
-        Rule("employee_number", "Pers_Nummer", clean_text),
-        Rule("department", "Pers_Organisationseinheit", clean_text),
-        Rule("room", "Pers_Zimmer", clean_text),
+        key_rule("Pers_ID"),
+        *text_rules(
+            salutation="Pers_Anrede",
+            first_name="Pers_Vorname",
+            last_name="Pers_Nachname",
+            employee_number="Pers_Nummer",
+            department="Pers_Organisationseinheit",
+            room="Pers_Zimmer",
+        ),
         Rule(
             "phone",
             "Pers_Telefon",
@@ -31,9 +40,11 @@ MAPPING = TableMapping(
         ),
         Rule("fax", "Pers_FAX", clean_text, doc="internal extension: trimmed text"),
         Rule("email", "Pers_Email", parse_email),
-        Rule("dictation_code", "Pers_Diktatzeichen", clean_text),
-        Rule("signature", "Pers_Unterschrift", clean_text),
-        Rule("job_title", "Pers_Dienstbezeichnung", clean_text),
+        *text_rules(
+            dictation_code="Pers_Diktatzeichen",
+            signature="Pers_Unterschrift",
+            job_title="Pers_Dienstbezeichnung",
+        ),
         Rule("group_id", "Pers_Grp_ID", doc="uniqueidentifier of the clerk's group, as is"),
         Rule("is_admin", "Pers_istAdmin", parse_flag),
         Rule("can_administrate", "Pers_darfAdministration", parse_flag),
@@ -47,20 +58,10 @@ MAPPING = TableMapping(
             doc="flag; NULL (missing or unreadable) → true, the documented is_active rule",
         ),
     ),
-    notes=(
-        "Key-less legacy table: copies quarantined as `duplicate` / `conflicting duplicate` "
-        "by Pers_ID (the first by partition and content hash is kept).",
-    ),
+    notes=(copies_note("Pers_ID"),),
 )
 
-SCHEMA = pa.DataFrameSchema(
-    {
-        "id": checks.key_column(),
-        "email": checks.text(checks=[checks.matches(checks.EMAIL, "not an e-mail address")]),
-        "is_active": pa.Column(bool, nullable=False),
-    },
-    name="kgv.users",
-)
+SCHEMA = checks.target_schema(MAPPING, email=checks.email(), is_active=checks.active_flag())
 
 
 class UsersLoader(RuleLoader):
