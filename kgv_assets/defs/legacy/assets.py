@@ -8,6 +8,8 @@ import dagster as dg
 
 from kgv_assets.legacy.catalogue import TABLES, Table
 from kgv_assets.load.staging import SCHEMA, StageResult, stage_table
+from kgv_assets.observability.metrics import push_load_metrics  # issue 15: pipeline metrics
+from kgv_assets.observability.retries import LOAD_RETRY, transient_errors_only  # issue 15
 from kgv_assets.partitions import legacy_year
 from kgv_assets.resources.legacy_source import LegacySourceResource
 from kgv_assets.resources.postgres import PostgresResource
@@ -76,6 +78,7 @@ def legacy_asset(table: Table) -> dg.AssetsDefinition:
         backfill_policy=dg.BackfillPolicy.single_run() if table.is_partitioned else None,
         deps=[dg.AssetKey(["migration", "schema_migrations"])],
         freshness_policy=TABLE_FRESHNESS if table.is_partitioned else None,
+        retry_policy=LOAD_RETRY,  # issue 15: transient database errors only (see below)
         description=(
             f"{table.description}\n\nLegacy `dbo.{table.name}`, landed losslessly in "
             f"`{SCHEMA}.{table.name}`; rows breaking the legacy schema go to "
@@ -87,6 +90,7 @@ def legacy_asset(table: Table) -> dg.AssetsDefinition:
             "partition_expr": table.partition_column,
         },
     )
+    @transient_errors_only  # issue 15: any other error fails at once, never retried
     def _legacy(
         context: dg.AssetExecutionContext,
         legacy_source: LegacySourceResource,
@@ -96,6 +100,7 @@ def legacy_asset(table: Table) -> dg.AssetsDefinition:
         with postgres.connection() as conn:
             result = stage_table(legacy_source, conn, table, keys, context.run.run_id)
             columns = live_column_schema(conn, SCHEMA, table.name, _column_schema(table))
+            push_load_metrics(conn, table.name, "staging", context.run.run_id)  # issue 15
         context.log.info(
             "%s: %d read, %d staged, %d quarantined in %.1f s",
             table.name,

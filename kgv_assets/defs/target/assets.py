@@ -12,6 +12,8 @@ import dagster as dg
 from kgv_assets.legacy.catalogue import table
 from kgv_assets.load.event_types import add_found_codes
 from kgv_assets.load.target_table import TargetLoadResult, load_target_table
+from kgv_assets.observability.metrics import push_load_metrics  # issue 15: pipeline metrics
+from kgv_assets.observability.retries import LOAD_RETRY, transient_errors_only  # issue 15
 from kgv_assets.partitions import legacy_year
 from kgv_assets.resources.postgres import PostgresResource
 from kgv_assets.schema_migrations import apply_sql_files, sql_files
@@ -123,6 +125,7 @@ def target_asset(loader_cls: type[RuleLoader]) -> dg.AssetsDefinition:
         partitions_def=legacy_year if partitioned else None,
         backfill_policy=dg.BackfillPolicy.single_run() if partitioned else None,
         freshness_policy=TABLE_FRESHNESS if partitioned else None,
+        retry_policy=LOAD_RETRY,  # issue 15: transient database errors only (see below)
         description=(
             f"kgv.{mapping.target}, built from legacy {source.name}. "
             + " ".join(mapping.notes)
@@ -134,6 +137,7 @@ def target_asset(loader_cls: type[RuleLoader]) -> dg.AssetsDefinition:
             "partition_expr": "legacy_partition" if partitioned else None,
         },
     )
+    @transient_errors_only  # issue 15: any other error fails at once, never retried
     def _target(
         context: dg.AssetExecutionContext, postgres: PostgresResource
     ) -> dg.MaterializeResult:
@@ -143,6 +147,7 @@ def target_asset(loader_cls: type[RuleLoader]) -> dg.AssetsDefinition:
         with postgres.connection() as conn, postgres.connection() as reader:
             result = load_target_table(conn, loader, keys, context.run.run_id, reader)
             live = live_column_schema(conn, "kgv", mapping.target, columns)
+            push_load_metrics(conn, source.name, "target", context.run.run_id)  # issue 15
         context.log.info(
             "kgv.%s: %d source, %d loaded, %d quarantined in %.1f s",
             mapping.target,
