@@ -30,7 +30,7 @@ pytestmark = pytest.mark.slow
 ACTIVE_COPY = """
 SELECT pid, query FROM pg_stat_activity
  WHERE datname = current_database() AND pid <> pg_backend_pid()
-   AND application_name = 'kgv_assets' AND state = 'active' AND query LIKE 'COPY "kgv".%%'
+   AND application_name = 'kgv_assets' AND state = 'active' AND starts_with(query, 'COPY "kgv".')
 """
 
 
