@@ -8,17 +8,27 @@ audit rows and Dagster runs.
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import time
+import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
 import psycopg
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from kgv_assets_tests.conftest import create_database, drop_database, run_full_migration
 
 MONITORING = Path(__file__).resolve().parents[2] / "monitoring"
+EXPORTER = "/usr/bin/prometheus-postgres-exporter"
+QUERIES = MONITORING / "postgres-exporter" / "queries.yaml"
+
+Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 # Changes made after the migration, so the audit trail has something to count.
 AUDITED_UPDATES = 3
@@ -29,6 +39,62 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@contextmanager
+def serving(
+    name: str, cmd: list[str], port: int, log: Path, env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run ``cmd`` until it listens on 127.0.0.1:``port`` (15 s at most); stop it on exit."""
+    if not os.access(cmd[0], os.X_OK):
+        pytest.fail(f"{cmd[0]} missing: run docker/install-system-packages.sh monitoring")
+    with log.open("wb") as out:
+        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"{name} exited with {proc.returncode}:\n{log.read_text()}")
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    pytest.fail(f"{name} did not listen on port {port}:\n{log.read_text()}")
+                time.sleep(0.1)
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+@contextmanager
+def running_exporter(db_url: str, log: Path) -> Iterator[str]:
+    """Run the exporter on a free port against ``db_url``; yield its /metrics URL."""
+    port = free_port()
+    env = {**os.environ, "DATA_SOURCE_NAME": f"{db_url}?sslmode=disable"}
+    cmd = [EXPORTER, f"--web.listen-address=127.0.0.1:{port}", f"--extend.query-path={QUERIES}"]
+    with serving("exporter", cmd, port, log, env):
+        yield f"http://127.0.0.1:{port}/metrics"
+
+
+def scrape_text(url: str) -> str:
+    """One scrape of /metrics."""
+    with urllib.request.urlopen(url, timeout=30) as response:
+        return response.read().decode()
+
+
+def parse(text: str) -> Samples:
+    """Samples keyed by metric name and label set (the exporter's `server` label dropped)."""
+    return {
+        (s.name, frozenset((k, v) for k, v in s.labels.items() if k != "server")): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
 
 
 @pytest.fixture(scope="package")
