@@ -1,9 +1,11 @@
-"""Fixtures of the monitoring tests: one migrated database, shared by the package.
+"""Fixtures of the monitoring tests: one migrated database and a Pushgateway, shared by the package.
 
 The database is a real full migration of the small demo source (like
 ``defs/test_full_migration.py``), with Dagster's run storage in its schema ``public`` as in
 production (``dagster.yaml``), so the exporter sees real accounting, quarantine, target tables,
-audit rows and Dagster runs.
+audit rows and Dagster runs. The migration runs with ``KGV_PUSHGATEWAY_URL`` pointing at a real
+Pushgateway (Debian's package) on loopback, and ``run_outcomes_sensor`` is evaluated once after
+it, so the gateway holds what a deployment's would.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from kgv_assets_tests.conftest import create_database, drop_database, run_full_m
 
 MONITORING = Path(__file__).resolve().parents[2] / "monitoring"
 EXPORTER = "/usr/bin/prometheus-postgres-exporter"
+PUSHGATEWAY = "/usr/bin/prometheus-pushgateway"
 QUERIES = MONITORING / "postgres-exporter" / "queries.yaml"
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
@@ -98,17 +101,32 @@ def parse(text: str) -> Samples:
 
 
 @pytest.fixture(scope="package")
-def migrated_url(demo_source: Path) -> Iterator[str]:
+def pushgateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The URL of a Pushgateway on a free loopback port (no persistence)."""
+    port = free_port()
+    log = tmp_path_factory.mktemp("pushgateway") / "log"
+    cmd = [PUSHGATEWAY, f"--web.listen-address=127.0.0.1:{port}"]
+    with serving("pushgateway", cmd, port, log):
+        yield f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture(scope="package")
+def migrated_url(demo_source: Path, pushgateway: str) -> Iterator[str]:
     """URL of a database holding a finished full migration and a few audited changes."""
+    from kgv_assets.defs.observability.run_outcomes import run_outcomes_sensor
+
     url = create_database("kgv_mon")
     try:
         with pytest.MonkeyPatch.context() as env:
             env.setenv("KGV_PG_URL", url)
             env.setenv("KGV_SOURCE_URL", f"sqlite:///{demo_source}")
             env.setenv("KGV_SOURCE_SCHEMA", "")
+            env.setenv("KGV_PUSHGATEWAY_URL", pushgateway)
             storage = {"storage": {"postgres": {"postgres_url": url}}}
             with dg.instance_for_test(overrides=storage) as instance:
                 assert run_full_migration(instance, f"sqlite:///{demo_source}").success
+                # what the daemon does after every run: push its outcome
+                run_outcomes_sensor(dg.build_sensor_context(instance=instance))
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute(
                 "UPDATE kgv.districts SET description = 'checked by monitoring tests'"
