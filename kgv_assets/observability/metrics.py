@@ -44,6 +44,23 @@ FINISHED_STATUSES = (
 
 Handler = Callable[..., Callable[[], None]]
 
+# Every metric this module pushes (the alert rules and dashboards may use these).
+LOAD_METRICS = (
+    "kgv_load_source_rows",
+    "kgv_load_loaded_rows",
+    "kgv_load_quarantined_rows",
+    "kgv_load_seconds",
+    "kgv_load_rows_per_second",
+    "kgv_load_peak_memory_bytes",
+    "kgv_load_finished_timestamp_seconds",
+)
+RUN_METRICS = (
+    "kgv_run_success",
+    "kgv_run_end_timestamp_seconds",
+    "kgv_run_duration_seconds",
+    "kgv_runs_finished",
+)
+
 
 @dataclass(frozen=True)
 class Gateway:

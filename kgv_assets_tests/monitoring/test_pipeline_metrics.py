@@ -21,6 +21,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from kgv_assets.definitions import defs
 from kgv_assets.legacy.catalogue import TABLES
 from kgv_assets.legacy.demo_data import KNOWN_APPLICANT
+from kgv_assets.observability.metrics import LOAD_METRICS as LOAD_METRICS_PUSHED
 from kgv_assets.observability.metrics import PUSHGATEWAY_ENV, push_load_metrics
 from kgv_assets_tests.monitoring.conftest import free_port, scrape_text
 
@@ -87,6 +88,7 @@ def test_load_metrics_equal_the_reconciliation_table(pushgateway: str, migrated_
         )
         per_second = float(read_by_load[f"{r[0]}/{r[1]}"]) / float(r[6])
         assert metrics["kgv_load_rows_per_second"][key] == (run_id, pytest.approx(per_second))
+    assert set(metrics) == set(LOAD_METRICS_PUSHED)
     # exactly one series per accounting row: nothing pushed that was not recorded
     assert all(len(by_key) == len(rows) for by_key in metrics.values())
 
