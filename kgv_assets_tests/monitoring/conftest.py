@@ -85,6 +85,37 @@ def running_exporter(db_url: str, log: Path) -> Iterator[str]:
         yield f"http://127.0.0.1:{port}/metrics"
 
 
+@contextmanager
+def broken_accounting(db_url: str, source_table: str, stage: str) -> Iterator[str]:
+    """One accounting row of ``source_table`` at ``stage`` off by one; yield its partition.
+
+    The CHECK constraint forbids this, so it is dropped first, as in a corrupted database;
+    row and constraint are restored on exit.
+    """
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute("ALTER TABLE migration.reconciliation DROP CONSTRAINT accounting_identity")
+        found = conn.execute(
+            "UPDATE migration.reconciliation SET loaded_rows = loaded_rows + 1"
+            " WHERE (source_table, stage, partition) = (SELECT source_table, stage, partition"
+            "  FROM migration.reconciliation WHERE source_table = %s AND stage = %s"
+            "  ORDER BY partition LIMIT 1) RETURNING partition",
+            (source_table, stage),
+        ).fetchone()
+        assert found is not None
+        try:
+            yield str(found[0])
+        finally:
+            conn.execute(
+                "UPDATE migration.reconciliation SET loaded_rows = loaded_rows - 1"
+                " WHERE source_table = %s AND stage = %s AND partition = %s",
+                (source_table, stage, found[0]),
+            )
+            conn.execute(
+                "ALTER TABLE migration.reconciliation ADD CONSTRAINT accounting_identity"
+                " CHECK (source_rows = loaded_rows + quarantined_rows)"
+            )
+
+
 def scrape_text(url: str) -> str:
     """One scrape of /metrics."""
     with urllib.request.urlopen(url, timeout=30) as response:

@@ -19,11 +19,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 import yaml
 
-from kgv_assets_tests.monitoring.conftest import MONITORING, free_port, running_exporter, serving
+from kgv_assets_tests.monitoring.conftest import (
+    MONITORING,
+    broken_accounting,
+    free_port,
+    running_exporter,
+    serving,
+)
 
 pytestmark = pytest.mark.slow
 PROMETHEUS = "/usr/bin/prometheus"
@@ -138,30 +143,10 @@ def monitoring_stack(migrated_url: str, webhook: Webhook, tmp_path: Path) -> Ite
 def test_broken_accounting_reaches_the_webhook_and_resolves(
     monitoring_stack: None, migrated_url: str, webhook: Webhook
 ) -> None:
-    with psycopg.connect(migrated_url, autocommit=True) as conn:
-        conn.execute("ALTER TABLE migration.reconciliation DROP CONSTRAINT accounting_identity")
-        partition = conn.execute(
-            "UPDATE migration.reconciliation SET loaded_rows = loaded_rows + 1"
-            " WHERE (source_table, stage, partition) = (SELECT source_table, stage, partition"
-            "  FROM migration.reconciliation WHERE source_table = %s AND stage = %s"
-            "  ORDER BY partition LIMIT 1) RETURNING partition",
-            BROKEN,
-        ).fetchone()
-        assert partition is not None
+    with broken_accounting(migrated_url, *BROKEN):
         broken_at = time.monotonic()
-        try:
-            firing = webhook.wait_for("firing", "KgvAccountingBroken", DELIVERY_SECONDS)
-            delivered = time.monotonic() - broken_at
-        finally:
-            conn.execute(
-                "UPDATE migration.reconciliation SET loaded_rows = loaded_rows - 1"
-                " WHERE source_table = %s AND stage = %s AND partition = %s",
-                (*BROKEN, partition[0]),
-            )
-            conn.execute(
-                "ALTER TABLE migration.reconciliation ADD CONSTRAINT accounting_identity"
-                " CHECK (source_rows = loaded_rows + quarantined_rows)"
-            )
+        firing = webhook.wait_for("firing", "KgvAccountingBroken", DELIVERY_SECONDS)
+        delivered = time.monotonic() - broken_at
     assert (firing["labels"]["source_table"], firing["labels"]["stage"]) == BROKEN
     assert firing["labels"]["severity"] == "critical"
     assert "Antrag" in firing["annotations"]["summary"]

@@ -28,6 +28,7 @@ from kgv_assets_tests.monitoring.conftest import (
     AUDITED_UPDATES,
     MONITORING,
     Samples,
+    broken_accounting,
     parse,
     running_exporter,
     scrape_text,
@@ -197,29 +198,8 @@ def test_broken_accounting_flips_the_gauge(exporter: str, migrated_url: str) -> 
         ]
         == 1
     )
-    with psycopg.connect(migrated_url, autocommit=True) as conn:
-        # the CHECK constraint forbids this; a corrupted database no longer has it
-        conn.execute("ALTER TABLE migration.reconciliation DROP CONSTRAINT accounting_identity")
-        partition = conn.execute(
-            "UPDATE migration.reconciliation SET loaded_rows = loaded_rows + 1"
-            " WHERE (source_table, stage, partition) = (SELECT source_table, stage, partition"
-            "  FROM migration.reconciliation WHERE source_table = %s AND stage = %s"
-            "  ORDER BY partition LIMIT 1) RETURNING partition",
-            key,
-        ).fetchone()
-        assert partition is not None
-        try:
-            samples = scrape(exporter)
-        finally:
-            conn.execute(
-                "UPDATE migration.reconciliation SET loaded_rows = loaded_rows - 1"
-                " WHERE source_table = %s AND stage = %s AND partition = %s",
-                (*key, partition[0]),
-            )
-            conn.execute(
-                "ALTER TABLE migration.reconciliation ADD CONSTRAINT accounting_identity"
-                " CHECK (source_rows = loaded_rows + quarantined_rows)"
-            )
+    with broken_accounting(migrated_url, *key):
+        samples = scrape(exporter)
     ok = series(samples, "kgv_reconciliation_accounting_ok", "source_table", "stage")
     assert ok[key] == 0
     assert [k for k, v in ok.items() if v != 1] == [key]

@@ -34,10 +34,10 @@ def raised(action: Callable[[], object]) -> BaseException:
 
 
 @pytest.fixture
-def table(pg: psycopg.Connection) -> str:
+def table(pg: psycopg.Connection) -> None:
+    """Table t in the fresh database: two rows, a primary key and a CHECK constraint."""
     pg.execute("CREATE TABLE t (id int PRIMARY KEY, n int CHECK (n >= 0))")
     pg.execute("INSERT INTO t VALUES (1, 1), (2, 2)")
-    return pg.info.dsn
 
 
 def test_a_terminated_backend_is_transient(pg_url: str, pg: psycopg.Connection) -> None:
@@ -48,7 +48,7 @@ def test_a_terminated_backend_is_transient(pg_url: str, pg: psycopg.Connection) 
     assert is_transient(error), describe(error)
 
 
-def test_a_serialization_failure_is_transient(table: str, pg_url: str) -> None:
+def test_a_serialization_failure_is_transient(table: None, pg_url: str) -> None:
     with psycopg.connect(pg_url) as first, psycopg.connect(pg_url, autocommit=True) as second:
         first.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         first.execute("SELECT n FROM t WHERE id = 1").fetchall()
@@ -59,7 +59,7 @@ def test_a_serialization_failure_is_transient(table: str, pg_url: str) -> None:
     assert describe(error) == "SerializationFailure (SQLSTATE 40001)"
 
 
-def test_a_deadlock_is_transient(table: str, pg_url: str) -> None:
+def test_a_deadlock_is_transient(table: None, pg_url: str) -> None:
     errors: list[BaseException] = []
     with psycopg.connect(pg_url) as a, psycopg.connect(pg_url) as b:
         for conn in (a, b):
@@ -94,7 +94,7 @@ def test_a_deadlock_is_transient(table: str, pg_url: str) -> None:
     ],
 )
 def test_data_and_program_errors_are_not_transient(
-    table: str, pg: psycopg.Connection, statement: str, kind: type
+    table: None, pg: psycopg.Connection, statement: str, kind: type
 ) -> None:
     error = raised(lambda: pg.execute(statement))  # type: ignore[call-overload]
     assert isinstance(error, kind)
