@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system packages kgv_assets needs on Debian/Ubuntu (the CI machine, a developer's
 # laptop, the Dockerfile). Idempotent; a no-op for packages that are already there.
-# Usage: docker/install-system-packages.sh [base|browser|bench|monitoring|all]...
+# Usage: docker/install-system-packages.sh [base|browser|bench|monitoring|deploy|all]...
 set -euo pipefail
 groups=("$@"); [ ${#groups[@]} -gt 0 ] || groups=(base)
 
@@ -26,8 +26,11 @@ for g in "${groups[@]}"; do
              unixodbc unixodbc-dev tdsodbc freetds-bin sqlite3) ;;
     browser) pkgs+=(chromium fonts-dejavu-core) ;;
     bench) pkgs+=(pgloader time) ;;
-    monitoring) pkgs+=(prometheus prometheus-postgres-exporter) ;;
-    all) exec "$0" base browser bench monitoring ;;
+    monitoring) pkgs+=(prometheus prometheus-postgres-exporter prometheus-alertmanager
+                       prometheus-pushgateway) ;;
+    # docker-compose (Debian's 1.29) parses and checks docker/docker-compose.yml without an engine
+    deploy) pkgs+=(docker-compose) ;;
+    all) exec "$0" base browser bench monitoring deploy ;;
     *) echo "unknown group $g" >&2; exit 2 ;;
   esac
 done

@@ -82,7 +82,10 @@ def test_the_code_location_has_exactly_the_expected_objects() -> None:
     repository = d.get_repository_def()
     jobs = {j.name for j in repository.get_all_jobs() if not j.name.startswith("__")}
     assert jobs == {"full_migration", "incremental_migration", "partition_refresh_job", "validate"}
-    assert {s.name for s in repository.sensor_defs} == {"legacy_changes_sensor"}
+    assert {s.name for s in repository.sensor_defs} == {
+        "legacy_changes_sensor",
+        "run_outcomes_sensor",
+    }
     assert {s.name for s in repository.schedule_defs} == {
         "nightly_refresh_schedule",
         "weekly_validation_schedule",

@@ -10,14 +10,10 @@ source appears in the scrape.
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
 import time
-import urllib.request
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import LiteralString
 
@@ -29,50 +25,18 @@ from psycopg.conninfo import conninfo_to_dict
 
 from kgv_assets.legacy.catalogue import TABLES
 from kgv_assets.legacy.demo_data import KNOWN_APPLICANT
-from kgv_assets_tests.monitoring.conftest import AUDITED_UPDATES, MONITORING, free_port
+from kgv_assets_tests.monitoring.conftest import (
+    AUDITED_UPDATES,
+    MONITORING,
+    Samples,
+    broken_accounting,
+    parse,
+    running_exporter,
+    scrape_text,
+)
 
 pytestmark = pytest.mark.slow
-EXPORTER = "/usr/bin/prometheus-postgres-exporter"
-QUERIES = MONITORING / "postgres-exporter" / "queries.yaml"
 GRANTS = MONITORING / "postgres-exporter" / "grants.sql"
-
-Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
-
-
-@contextmanager
-def running_exporter(db_url: str, log: Path) -> Iterator[str]:
-    """Run the exporter on a free port against ``db_url``; yield its /metrics URL."""
-    if not os.access(EXPORTER, os.X_OK):
-        pytest.fail(f"{EXPORTER} missing: run docker/install-system-packages.sh monitoring")
-    port = free_port()
-    env = {**os.environ, "DATA_SOURCE_NAME": f"{db_url}?sslmode=disable"}
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [
-                EXPORTER,
-                f"--web.listen-address=127.0.0.1:{port}",
-                f"--extend.query-path={QUERIES}",
-            ],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + 15
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"exporter exited with {proc.returncode}:\n{log.read_text()}")
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    pytest.fail(f"exporter did not listen on port {port}:\n{log.read_text()}")
-                time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}/metrics"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")
@@ -80,21 +44,6 @@ def exporter(migrated_url: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
     """The /metrics URL of an exporter watching the migrated database as its owner."""
     with running_exporter(migrated_url, tmp_path_factory.mktemp("exporter") / "log") as url:
         yield url
-
-
-def scrape_text(url: str) -> str:
-    """One scrape of /metrics."""
-    with urllib.request.urlopen(url, timeout=30) as response:
-        return response.read().decode()
-
-
-def parse(text: str) -> Samples:
-    """Samples keyed by metric name and label set (the exporter's `server` label dropped)."""
-    return {
-        (s.name, frozenset((k, v) for k, v in s.labels.items() if k != "server")): s.value
-        for family in text_string_to_metric_families(text)
-        for s in family.samples
-    }
 
 
 def scrape(url: str) -> Samples:
@@ -250,29 +199,8 @@ def test_broken_accounting_flips_the_gauge(exporter: str, migrated_url: str) -> 
         ]
         == 1
     )
-    with psycopg.connect(migrated_url, autocommit=True) as conn:
-        # the CHECK constraint forbids this; a corrupted database no longer has it
-        conn.execute("ALTER TABLE migration.reconciliation DROP CONSTRAINT accounting_identity")
-        partition = conn.execute(
-            "UPDATE migration.reconciliation SET loaded_rows = loaded_rows + 1"
-            " WHERE (source_table, stage, partition) = (SELECT source_table, stage, partition"
-            "  FROM migration.reconciliation WHERE source_table = %s AND stage = %s"
-            "  ORDER BY partition LIMIT 1) RETURNING partition",
-            key,
-        ).fetchone()
-        assert partition is not None
-        try:
-            samples = scrape(exporter)
-        finally:
-            conn.execute(
-                "UPDATE migration.reconciliation SET loaded_rows = loaded_rows - 1"
-                " WHERE source_table = %s AND stage = %s AND partition = %s",
-                (*key, partition[0]),
-            )
-            conn.execute(
-                "ALTER TABLE migration.reconciliation ADD CONSTRAINT accounting_identity"
-                " CHECK (source_rows = loaded_rows + quarantined_rows)"
-            )
+    with broken_accounting(migrated_url, *key):
+        samples = scrape(exporter)
     ok = series(samples, "kgv_reconciliation_accounting_ok", "source_table", "stage")
     assert ok[key] == 0
     assert [k for k, v in ok.items() if v != 1] == [key]

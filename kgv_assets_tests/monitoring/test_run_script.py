@@ -1,8 +1,9 @@
 """monitoring/run.sh (`make monitor`): the exporter and Prometheus in the foreground.
 
 Runs the script against a database holding a real full migration, on free loopback ports:
-the exporter serves the kgv_* metrics, Prometheus is ready with the six alert rules of
-alerts.yml and the exporter as its scrape target, and stopping the script stops both.
+the exporter serves the kgv_* metrics, Prometheus is ready with the seven alert rules of
+alerts.yml and the exporter and a Pushgateway (not started here) as its scrape targets, and
+stopping the script stops both.
 """
 
 from __future__ import annotations
@@ -80,15 +81,17 @@ def test_run_script_serves_metrics_and_alert_rules(migrated_url: str, tmp_path: 
             "KgvExporterDown",
             "KgvPostgresDown",
             "KgvMetricsQueryFailing",
+            "KgvRunFailed",
         }
         deadline = time.monotonic() + 30  # discovery fills the targets shortly after ready
         while True:
             targets = json.loads(_get(f"{prometheus}/api/v1/targets"))["data"]["activeTargets"]
-            if targets or time.monotonic() > deadline:
+            if len(targets) == 2 or time.monotonic() > deadline:
                 break
             time.sleep(0.5)
-        assert [(t["labels"]["job"], t["labels"]["instance"]) for t in targets] == [
-            ("kgv_postgres", "127.0.0.1:9187")
+        assert sorted((t["labels"]["job"], t["labels"]["instance"]) for t in targets) == [
+            ("kgv_postgres", "127.0.0.1:9187"),
+            ("kgv_pushgateway", "127.0.0.1:9091"),
         ]
 
         proc.send_signal(signal.SIGTERM)

@@ -10,6 +10,8 @@ from kgv_assets.layout import PARTITION_COLUMN, SCHEMA_MIGRATIONS_KEY, STAGING, 
 from kgv_assets.legacy.catalogue import TABLES, Table
 from kgv_assets.load.staging import stage_table
 from kgv_assets.metadata import materialized
+from kgv_assets.observability.metrics import push_load_metrics
+from kgv_assets.observability.retries import LOAD_RETRY, transient_errors_only
 from kgv_assets.partitions import legacy_year
 from kgv_assets.resources.legacy_source import LegacySourceResource
 from kgv_assets.resources.postgres import PostgresResource
@@ -40,6 +42,7 @@ def legacy_asset(table: Table) -> dg.AssetsDefinition:
         partitions_def=legacy_year if table.is_partitioned else None,
         backfill_policy=dg.BackfillPolicy.single_run() if table.is_partitioned else None,
         deps=[SCHEMA_MIGRATIONS_KEY],
+        retry_policy=LOAD_RETRY,  # transient database errors only
         description=(
             f"{table.description}\n\nLegacy `dbo.{table.name}`, landed losslessly in "
             f"`{STAGING}.{table.name}`; rows breaking the legacy schema go to "
@@ -51,6 +54,7 @@ def legacy_asset(table: Table) -> dg.AssetsDefinition:
             "partition_expr": PARTITION_COLUMN if table.is_partitioned else None,
         },
     )
+    @transient_errors_only  # any other error fails at once
     def _legacy(
         context: dg.AssetExecutionContext,
         legacy_source: LegacySourceResource,
@@ -60,6 +64,7 @@ def legacy_asset(table: Table) -> dg.AssetsDefinition:
         with postgres.connection() as conn:
             result = stage_table(legacy_source, conn, table, keys, context.run.run_id)
             columns = live_column_schema(conn, STAGING, table.name, _column_schema(table))
+            push_load_metrics(conn, table.name, "staging", context.run.run_id)
         return materialized(context, result, columns)
 
     return _legacy

@@ -22,6 +22,8 @@ from kgv_assets.layout import (
 from kgv_assets.load.event_types import add_found_codes
 from kgv_assets.load.target_table import load_target_table
 from kgv_assets.metadata import materialized
+from kgv_assets.observability.metrics import push_load_metrics
+from kgv_assets.observability.retries import LOAD_RETRY, transient_errors_only
 from kgv_assets.partitions import legacy_year
 from kgv_assets.resources.postgres import PostgresResource
 from kgv_assets.schema_migrations import apply_sql_files, sql_files
@@ -101,6 +103,7 @@ def target_asset(loader_cls: type[RuleLoader]) -> dg.AssetsDefinition:
         deps=deps,
         partitions_def=legacy_year if table.partitioned else None,
         backfill_policy=dg.BackfillPolicy.single_run() if table.partitioned else None,
+        retry_policy=LOAD_RETRY,  # transient database errors only
         description=(
             f"{table.qualified}, built from legacy {mapping.source}. "
             + " ".join(mapping.notes)
@@ -112,6 +115,7 @@ def target_asset(loader_cls: type[RuleLoader]) -> dg.AssetsDefinition:
             "partition_expr": TARGET_PARTITION if table.partitioned else None,
         },
     )
+    @transient_errors_only  # any other error fails at once
     def _target(
         context: dg.AssetExecutionContext, postgres: PostgresResource
     ) -> dg.MaterializeResult:
@@ -121,6 +125,7 @@ def target_asset(loader_cls: type[RuleLoader]) -> dg.AssetsDefinition:
         with postgres.connection() as conn, postgres.connection() as reader:
             result = load_target_table(conn, loader, keys, context.run.run_id, reader)
             live = live_column_schema(conn, TARGET, mapping.target, columns)
+            push_load_metrics(conn, mapping.source, "target", context.run.run_id)
         return materialized(context, result, live)
 
     return _target
