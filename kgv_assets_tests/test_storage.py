@@ -1,0 +1,47 @@
+"""The instance of dagster.yaml: Dagster's storages in PostgreSQL, reusing their connections.
+
+Stores a hundred events through an instance made from the project's dagster.yaml and counts the
+sessions PostgreSQL saw being opened (``pg_stat_database.sessions``): dagster-postgres on its own
+opens several per event.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+import psycopg
+import pytest
+
+from kgv_assets.storage import (
+    PooledPostgresEventLogStorage,
+    PooledPostgresRunStorage,
+    PooledPostgresScheduleStorage,
+)
+from kgv_assets_tests.conftest import dagster_env, scalar
+
+
+def _sessions(url: str) -> int:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("SELECT pg_stat_clear_snapshot()")
+        return int(
+            scalar(conn, "SELECT sessions FROM pg_stat_database WHERE datname = current_database()")
+        )
+
+
+def test_the_storages_keep_their_connection(
+    pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in dagster_env(tmp_path / "home", pg_url, "sqlite://").items():
+        monkeypatch.setenv(name, value)
+    with dg.DagsterInstance.get() as instance:
+        assert isinstance(instance.run_storage, PooledPostgresRunStorage)
+        assert isinstance(instance.event_log_storage, PooledPostgresEventLogStorage)
+        assert isinstance(instance.schedule_storage, PooledPostgresScheduleStorage)
+        run = instance.create_run_for_job(dg.GraphDefinition("g").to_job(), run_id=None)
+        before = _sessions(pg_url)
+        for i in range(100):
+            instance.report_engine_event(f"event {i}", run)
+        opened = _sessions(pg_url) - before
+        assert len(instance.all_logs(run.run_id)) >= 100
+    assert opened <= 5, f"{opened} sessions opened for 100 events"
