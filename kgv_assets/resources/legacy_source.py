@@ -12,15 +12,18 @@ from typing import Any
 
 import dagster as dg
 import pandas as pd
+import polars as pl
 import sqlalchemy as sa
 from pydantic import Field, PrivateAttr
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 
-from kgv_assets.layout import PARTITION_COLUMN
+from kgv_assets.layout import HASH_COLUMN, PARTITION_COLUMN
 from kgv_assets.legacy.catalogue import TABLES, Table
 from kgv_assets.legacy.extract import count_rows_by_partition, select_rows
 from kgv_assets.legacy.fingerprint import Fingerprint, fingerprint_query, register_sqlite_functions
+from kgv_assets.resources.batches import sqlite_batches
+from kgv_assets.transform.hashing import row_hash
 
 
 def _read_only(dbapi_conn: Any, _record: Any) -> None:
@@ -89,6 +92,23 @@ class LegacySourceResource(dg.ConfigurableResource):
             while rows := cursor.fetchmany(self.chunk_rows):
                 yield pd.DataFrame.from_records(rows, columns=names, coerce_float=False)
             result.close()
+
+    def read_batches(
+        self, table: Table, partition_keys: Sequence[str] | None = None
+    ) -> Iterator[pl.DataFrame]:
+        """Stream the table (or some partitions) as polars frames, with partition and row hash.
+
+        Arrow-native for SQLite (``kgv_assets.resources.batches``); other sources are read as
+        ``read_chunks`` and hashed the same way. Rows come in no particular order.
+        """
+        url = make_url(self.url)
+        if url.get_backend_name() == "sqlite" and url.database:
+            for batch in sqlite_batches(url.database, table, partition_keys, self.chunk_rows):
+                yield batch.rows
+            return
+        for chunk in self.read_chunks(table, partition_keys):
+            hashed = chunk.assign(**{HASH_COLUMN: row_hash(chunk, table.column_names)})
+            yield pl.from_pandas(hashed).cast({c: pl.String for c in table.column_names})
 
     def partition_keys(self) -> set[str]:
         """Every partition key that occurs in any partitioned legacy table."""

@@ -21,25 +21,40 @@ _PRIME = np.uint64(0x100000001B3)
 _NULL = np.uint64(0x9E3779B97F4A7C15)
 
 
-def _column_hash(values: pd.Series) -> np.ndarray:
-    array = values.to_numpy(dtype=object, na_value=None)  # type: ignore[arg-type]  # stubs
-    null = pd.isna(array)
-    text = np.where(null, "", array).astype(object)
+def _column_hash(array: np.ndarray, null: np.ndarray | None = None) -> np.ndarray:
+    """SipHash of each value (str as UTF-8, bytes as they are), NULL as its own constant."""
+    if null is None:
+        null = pd.isna(array)
+    values = np.where(null, "", array).astype(object)
     try:
-        hashed = pd.util.hash_array(text, categorize=False)
+        hashed = pd.util.hash_array(values, categorize=False)
     except UnicodeEncodeError:
         raw = np.array(
-            [v.encode("utf-8", "surrogateescape") if isinstance(v, str) else v for v in text],
+            [v.encode("utf-8", "surrogateescape") if isinstance(v, str) else v for v in values],
             dtype=object,
         )
         hashed = pd.util.hash_array(raw, categorize=False)
     return np.where(null, _NULL, hashed)
 
 
+def hash_columns(
+    columns: Sequence[np.ndarray], nulls: Sequence[np.ndarray] | None = None
+) -> np.ndarray:
+    """The int64 row hashes over columns of values (object arrays of str, bytes or None).
+
+    A text and its UTF-8 bytes hash alike, so a row read as bytes (``resources.batches``) has
+    the hash of the same row read as text. ``nulls`` (one boolean mask per column), where the
+    caller has them, saves looking for NULLs again.
+    """
+    n = len(columns[0]) if columns else 0
+    h = np.full(n, _SEED, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for i, column in enumerate(columns):
+            h = (h ^ _column_hash(column, nulls[i] if nulls else None)) * _PRIME
+    return h.view(np.int64)
+
+
 def row_hash(df: pd.DataFrame, columns: Sequence[str]) -> pd.Series:
     """A deterministic int64 content hash per row over ``columns`` (values as text or None)."""
-    h = np.full(len(df), _SEED, dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        for column in columns:
-            h = (h ^ _column_hash(df[column])) * _PRIME
-    return pd.Series(h.view(np.int64), index=df.index, name="row_hash")
+    arrays = [df[c].to_numpy(dtype=object, na_value=None) for c in columns]  # type: ignore[arg-type]
+    return pd.Series(hash_columns(arrays), index=df.index, name="row_hash")

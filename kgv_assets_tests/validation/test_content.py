@@ -3,7 +3,9 @@
 Passes on the migrated demo data for every table. Fails — naming the keys, never values —
 when a source value changes after the migration (a copy of the SQLite source is edited), when
 a target row is deleted (missing), and when the quarantine holds a row the source does not
-have (extra); a key-less table reports a changed row as missing + extra row hashes.
+have (extra); a key-less table reports a changed row as missing + extra row hashes. The
+aggregate comparison (count and hash sums per partition) sends exactly the partitions with a
+changed, added or dropped row to the row-by-row comparison.
 """
 
 from __future__ import annotations
@@ -13,15 +15,19 @@ import sqlite3
 import uuid
 from pathlib import Path
 
+import polars as pl
 import psycopg
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from kgv_assets.legacy.catalogue import table
 from kgv_assets.resources.legacy_source import LegacySourceResource
 from kgv_assets.validation.content import (
     ContentSpec,
-    compare_hashes,
-    loaded_hashes,
+    aggregates,
+    differing_partitions,
+    matches_source,
     source_hashes,
 )
 from kgv_assets.validation.outcome import Outcome
@@ -41,9 +47,8 @@ def _compare(
 ) -> Outcome:
     assert spec is not None
     source = LegacySourceResource(url=source_url, chunk_rows=500)
-    hashes = source_hashes(spec, source.read_chunks(spec.source, partitions))
-    loaded = loaded_hashes(conn, spec, partitions)
-    return compare_hashes(hashes, loaded, keyed=spec.target_key is not None)
+    hashes = source_hashes(spec, source.read_batches(spec.source, partitions))
+    return matches_source(conn, spec, hashes, partitions)
 
 
 @pytest.fixture
@@ -128,3 +133,34 @@ def test_a_keyless_table_reports_row_hashes(
     assert (outcome.figures["rows_missing"], outcome.figures["rows_extra"]) == (1, 1)
     assert outcome.figures["rows_changed"] == 0
     assert all(k.startswith("row hash ") for keys in outcome.samples.values() for k in keys)
+
+
+def _hashes(rows: list[tuple[str, str, int]]) -> pl.DataFrame:
+    return pl.DataFrame(
+        rows, schema={"partition": pl.String, "key": pl.String, "row_hash": pl.Int64}, orient="row"
+    )
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["2019", "2020", "undated"]),
+            st.uuids().map(str),
+            st.integers(-(2**63), 2**63 - 1),
+        ),
+        min_size=1,
+        max_size=30,
+    ),
+    st.data(),
+)
+def test_only_partitions_whose_rows_differ_are_compared_row_by_row(
+    rows: list[tuple[str, str, int]], data: st.DataObject
+) -> None:
+    source = _hashes(rows)
+    assert differing_partitions(source, aggregates(source)) == []
+    i = data.draw(st.integers(0, len(rows) - 1))
+    partition, key, value = rows[i]
+    changed = _hashes([*rows[:i], (partition, key, value ^ 1), *rows[i + 1 :]])
+    assert differing_partitions(source, aggregates(changed)) == [partition]
+    dropped = _hashes(rows[:i] + rows[i + 1 :])
+    assert differing_partitions(source, aggregates(dropped)) == [partition]

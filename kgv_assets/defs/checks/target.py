@@ -38,15 +38,15 @@ def _matches_source(spec: TableChecks) -> Check:
     def evaluate(
         conn: psycopg.Connection, legacy: LegacySourceResource, scope: list[str] | None
     ) -> Outcome:
-        hashes = content.source_hashes(how, legacy.read_chunks(source, scope))
-        loaded = content.loaded_hashes(conn, how, scope)
-        return content.compare_hashes(hashes, loaded, keyed=how.target_key is not None)
+        hashes = content.source_hashes(how, legacy.read_batches(source, scope))
+        return content.matches_source(conn, how, hashes, scope)
 
     return Check(
         f"{spec.name}_matches_source",
-        f"The source partitions of legacy {source.name} are re-read and every row's content "
-        f"hash (the staging hash code) is found in kgv.{spec.name}.legacy_hash or in the "
-        "quarantine: missing, changed and extra rows are counted, with example keys.",
+        f"The source partitions of legacy {source.name} are re-read with every row's content "
+        f"hash (the staging hash); per partition, count and hash sums equal those of "
+        f"kgv.{spec.name}.legacy_hash plus the quarantine, and where a partition differs its "
+        "rows are compared: missing, changed and extra rows are counted, with example keys.",
         evaluate,
         blocking=True,
     )

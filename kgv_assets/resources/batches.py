@@ -1,0 +1,132 @@
+"""Legacy rows as polars batches, read Arrow-natively: the extractor's fast path.
+
+SQLite (the demo and test source) is read through ADBC (``adbc-driver-sqlite``), which hands
+over Arrow record batches built in C, without a Python object per value — about three times
+faster than sqlite3 tuples into pandas. Every column is selected as ``CAST(… AS BLOB)``: the
+bytes as stored, whatever type affinity SQLite gave the value (a number in a text column, text
+in an int column). They are decoded as UTF-8 per column at once; a column holding bytes that
+are not valid UTF-8 (possible in SQLite, never in a legacy SQL Server ``varchar`` read as
+UTF-8) is decoded value by value, the undecodable values become NULL in the frame and keep
+their bytes in ``Batch.undecodable``, so the load can quarantine the row with the reason "not
+valid UTF-8" and its original bytes.
+
+Each row comes with its content hash (``_row_hash``, ``kgv_assets.transform.hashing``: the same
+value as for the canonical text, since the text is the bytes' UTF-8 decoding) and its partition
+key, computed by SQLite with the partition rule of ``kgv_assets.partitions``. Rows come in the
+order SQLite stores them: one statement streams the whole read, so nothing pages by key, and
+every later step orders what it needs itself (the target load ranks duplicates by partition
+and content hash). Sorting by the key first tripled the read of the history table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import adbc_driver_sqlite
+import adbc_driver_sqlite.dbapi as adbc_sqlite
+import numpy as np
+import polars as pl
+import pyarrow as pa
+import sqlalchemy as sa
+from sqlalchemy.dialects import sqlite
+
+from kgv_assets.layout import HASH_COLUMN, PARTITION_COLUMN
+from kgv_assets.legacy.catalogue import Table
+from kgv_assets.legacy.extract import partition_key_of, source_table
+from kgv_assets.transform.hashing import hash_columns
+
+BATCH_ROWS = 100_000
+
+
+@dataclass
+class Batch:
+    """Some rows of one legacy table.
+
+    Attributes:
+        rows: The legacy columns (``pl.String``, NULL as null) in catalogue order, then
+            ``_partition`` and ``_row_hash`` (``pl.Int64``).
+        undecodable: Row number in ``rows`` → column → the stored bytes, for values that are
+            not valid UTF-8 (their cell in ``rows`` is null).
+    """
+
+    rows: pl.DataFrame
+    undecodable: dict[int, dict[str, bytes]] = field(default_factory=dict)
+
+
+def _blob_select(table: Table, partition_keys: Sequence[str] | None) -> sa.Select[Any]:
+    src = source_table(table)
+    key = partition_key_of(table, src)
+    columns = [sa.cast(src.c[c], sa.LargeBinary).label(c) for c in table.column_names]
+    stmt = sa.select(*columns, key.label(PARTITION_COLUMN)).select_from(src)
+    if partition_keys is not None and table.is_partitioned:
+        stmt = stmt.where(key.in_(list(partition_keys)))
+    return stmt
+
+
+def sqlite_query(table: Table, partition_keys: Sequence[str] | None) -> tuple[str, list[Any]]:
+    """The SQLite statement (``?`` placeholders) and its parameters."""
+    dialect = sqlite.dialect(paramstyle="qmark")
+    compiled = _blob_select(table, partition_keys).compile(
+        dialect=dialect, compile_kwargs={"render_postcompile": True}
+    )
+    params = compiled.construct_params()
+    return str(compiled), [params[name] for name in compiled.positiontup or []]
+
+
+def _decode(column: pa.ChunkedArray, name: str) -> tuple[pl.Series, dict[int, bytes]]:
+    """Binary → String; values that are not UTF-8 become null and are returned as bytes."""
+    binary = pl.Series(name, column, dtype=pl.Binary)
+    try:
+        return binary.cast(pl.String), {}
+    except pl.exceptions.ComputeError:
+        pass
+    texts: list[str | None] = []
+    bad: dict[int, bytes] = {}
+    for i, value in enumerate(binary.to_list()):
+        if value is None:
+            texts.append(None)
+            continue
+        try:
+            texts.append(value.decode("utf-8"))
+        except UnicodeDecodeError:
+            texts.append(None)
+            bad[i] = value
+    return pl.Series(name, texts, dtype=pl.String), bad
+
+
+def to_batch(record: pa.RecordBatch | pa.Table, table: Table) -> Batch:
+    """One Arrow batch of ``_blob_select`` as a ``Batch``: decoded, hashed."""
+    data = pa.Table.from_batches([record]) if isinstance(record, pa.RecordBatch) else record
+    columns: list[pl.Series] = []
+    undecodable: dict[int, dict[str, bytes]] = {}
+    raw: list[np.ndarray] = []
+    nulls: list[np.ndarray] = []
+    for name in table.column_names:
+        column = data.column(name)
+        raw.append(column.to_numpy(zero_copy_only=False))
+        nulls.append(column.is_null().to_numpy(zero_copy_only=False))
+        decoded, bad = _decode(column, name)
+        columns.append(decoded)
+        for row, value in bad.items():
+            undecodable.setdefault(row, {})[name] = value
+    partition = pl.Series(PARTITION_COLUMN, data.column(PARTITION_COLUMN), dtype=pl.Binary)
+    rows = pl.DataFrame(
+        [*columns, partition.cast(pl.String), pl.Series(HASH_COLUMN, hash_columns(raw, nulls))]
+    )
+    return Batch(rows, undecodable)
+
+
+def sqlite_batches(
+    path: str, table: Table, partition_keys: Sequence[str] | None, batch_rows: int = BATCH_ROWS
+) -> Iterator[Batch]:
+    """Stream ``table`` (or some partitions) from the SQLite file at ``path``, read-only."""
+    query, params = sqlite_query(table, partition_keys)
+    with adbc_sqlite.connect(f"file:{path}?mode=ro") as conn, conn.cursor() as cur:
+        option = adbc_driver_sqlite.StatementOptions.BATCH_ROWS.value
+        cur.adbc_statement.set_options(**{option: str(batch_rows)})
+        cur.execute(query, params)
+        for record in cur.fetch_record_batch():
+            if record.num_rows:
+                yield to_batch(record, table)
