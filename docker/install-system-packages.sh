@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system packages kgv_assets needs on Debian/Ubuntu (the CI machine, a developer's
 # laptop, the Dockerfile). Idempotent; a no-op for packages that are already there.
-# Usage: docker/install-system-packages.sh [base|browser|bench|monitoring|all]...
+# Usage: docker/install-system-packages.sh [base|browser|bench|monitoring|backup|all]...
 set -euo pipefail
 groups=("$@"); [ ${#groups[@]} -gt 0 ] || groups=(base)
 
@@ -27,7 +27,8 @@ for g in "${groups[@]}"; do
     browser) pkgs+=(chromium fonts-dejavu-core) ;;
     bench) pkgs+=(pgloader time) ;;
     monitoring) pkgs+=(prometheus prometheus-postgres-exporter) ;;
-    all) exec "$0" base browser bench monitoring ;;
+    backup) pkgs+=(pgbackrest age) ;;  # physical backups and PITR; encryption of dumps
+    all) exec "$0" base browser bench monitoring backup ;;
     *) echo "unknown group $g" >&2; exit 2 ;;
   esac
 done

@@ -29,6 +29,7 @@ PARTITIONED = {c.mapping.target for c in LOADERS if table(c.mapping.source).is_p
     key=SCHEMA_KEY,
     group_name="target",
     kinds={"postgres"},
+    deps=[dg.AssetKey(["backups", "pre_migration_snapshot"])],  # issue 14: snapshot first
     description=(
         "The target schema: the numbered SQL files under sql/target, applied once each in "
         "order (schemas staging, migration, kgv, audit; roles; views). An applied file that "
