@@ -319,15 +319,18 @@ class PgBackRest:
         pgBackRest 2.45 exits 0 even when files are invalid; it names each one in an INFO
         line, so the console log level is raised to read them.
         """
+        args = ("--log-level-console=info", "--output=text", "--verbose", "verify")
         try:
-            done = self.run("--log-level-console=info", "verify", user=self.owner())
+            done = self.run(*args, user=self.owner())
         except PgBackRestError as err:
             return VerifyResult(False, str(err), [])
-        text = done.stdout
-        bad = _bad_files(text)
-        report = [ln.split("INFO: ", 1)[-1] for ln in text.splitlines() if "command " not in ln]
-        ok = not bad and "status: ok" in text
-        return VerifyResult(ok, "\n".join(report).strip(), bad)
+        bad = _bad_files(done.stdout)
+        # The report (--output=text) without the log lines around it (timestamped, indented).
+        report = [
+            ln for ln in done.stdout.splitlines() if not re.match(r"^\d{4}-\d\d-\d\d |^ {20,}", ln)
+        ]
+        text = "\n".join(report).strip()
+        return VerifyResult(not bad and "status: ok" in text, text, bad)
 
     def restore(
         self,
