@@ -19,6 +19,20 @@ def test_definitions_load_and_validate() -> None:
     keys = set(d.resolve_asset_graph().get_all_asset_keys())
     assert keys >= LEGACY_KEYS
     assert d.resolve_job_def("full_migration") is not None
+    # Issue 14: the backups group, its jobs, schedules and check.
+    assert keys >= {
+        dg.AssetKey(["backups", n])
+        for n in ("pre_migration_snapshot", "logical_dump", "dump_verification",
+                  "repository_verification")
+    }  # fmt: skip
+    assert d.resolve_job_def("backup_dump_job") and d.resolve_job_def("backup_verify_job")
+    assert d.resolve_schedule_def("nightly_backup_schedule")
+    assert d.resolve_schedule_def("weekly_backup_verify_schedule")
+    graph = d.resolve_asset_graph()
+    assert (
+        dg.AssetCheckKey(dg.AssetKey(["backups", "dump_verification"]), "newest_backup_verified")
+        in graph.asset_check_keys
+    )
 
 
 def test_partitioned_legacy_assets_share_the_yearly_partitions() -> None:
