@@ -341,6 +341,9 @@ def parse_target_time(value: str) -> datetime:
 
 @backup.command("restore")
 @click.option("--to", "to", help="Recover to this moment (ISO 8601 with its offset).")
+@click.option(
+    "--restore-point", help="Recover to this named restore point (e.g. kgv_pre_migration_<run>)."
+)
 @click.option("--set", "backup_set", help="Start from this backup (label from kgv backup info).")
 @click.option(
     "--into",
@@ -349,20 +352,26 @@ def parse_target_time(value: str) -> datetime:
     help="A NEW, empty folder for the restored cluster.",
 )
 @click.option("--port", type=int, required=True, help="The port the restored cluster listens on.")
-def restore_command(to: str | None, backup_set: str | None, into: Path, port: int) -> None:
+def restore_command(
+    to: str | None, restore_point: str | None, backup_set: str | None, into: Path, port: int
+) -> None:
     """Restore the cluster into a NEW folder and start it on another port (point in time).
 
-    Never over the running cluster. With --to: WAL is replayed up to that moment. With only
-    --set: exactly that backup's state. With neither: the latest state in the archive.
+    Never over the running cluster. With --to: WAL is replayed up to that moment; with
+    --restore-point: up to that named point. With only --set: exactly that backup's state.
+    With none of them: the latest state in the archive.
     """
     target = parse_target_time(to) if to else None
     with _one_line_errors():
-        cluster = _pgbackrest().restore(into, port, target_time=target, backup_set=backup_set)
-    point = (
-        f"recovered to {target.astimezone(UTC):%Y-%m-%d %H:%M:%S.%f}Z"
-        if target
-        else (f"backup {backup_set}" if backup_set else "the end of the archive")
-    )
+        cluster = _pgbackrest().restore(
+            into, port, target_time=target, restore_point=restore_point, backup_set=backup_set
+        )
+    if target:
+        point = f"recovered to {target.astimezone(UTC):%Y-%m-%d %H:%M:%S.%f}Z"
+    elif restore_point:
+        point = f"recovered to the restore point {restore_point}"
+    else:
+        point = f"backup {backup_set}" if backup_set else "the end of the archive"
     click.echo(f"restored into {cluster.data} ({point}); running on 127.0.0.1:{cluster.port}")
     click.echo(
         f"connect: psql -h 127.0.0.1 -p {cluster.port} -U postgres; "

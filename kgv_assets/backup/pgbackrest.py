@@ -33,6 +33,7 @@ import psycopg
 from psycopg import sql
 
 from kgv_assets.backup.cluster import (
+    ClusterError,
     PrivateCluster,
     append_settings,
     as_owner,
@@ -338,15 +339,17 @@ class PgBackRest:
         port: int,
         *,
         target_time: datetime | None = None,
+        restore_point: str | None = None,
         backup_set: str | None = None,
         socket_dir: Path | None = None,
         timeout: float = 1800,
     ) -> PrivateCluster:
         """Restore into the NEW folder ``into`` and start it on ``port``; return the cluster.
 
-        With ``target_time``: recovery replays WAL up to that moment (point in time). With
-        only ``backup_set``: exactly that backup's state (recovery stops where it became
-        consistent). With neither: the latest state the archive holds.
+        With ``target_time``: recovery replays WAL up to that moment (point in time); with
+        ``restore_point``: up to that named restore point (e.g. a pre-migration snapshot's
+        ``kgv_pre_migration_<run id>``). With only ``backup_set``: exactly that backup's state
+        (recovery stops where it became consistent). With none: the latest state archived.
 
         Raises:
             RestoreRefusedError: ``into`` is a running cluster's folder or not empty, or
@@ -362,9 +365,13 @@ class PgBackRest:
         args = [f"--pg1-path={into}", "--archive-mode=off"]
         if backup_set:
             args.append(f"--set={backup_set}")
+        if target_time is not None and restore_point is not None:
+            raise RestoreRefusedError("give a target time or a restore point, not both")
         if target_time is not None:
             stamp = target_time.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f+00")
             args += ["--type=time", f"--target={stamp}", "--target-action=promote"]
+        elif restore_point is not None:
+            args += ["--type=name", f"--target={restore_point}", "--target-action=promote"]
         elif backup_set:
             args += ["--type=immediate", "--target-action=promote"]
         self.run(*args, "restore", user=user)
@@ -380,8 +387,8 @@ class PgBackRest:
         _own_settings(cluster)
         try:
             cluster.start(timeout=int(timeout))
-        except Exception as err:
-            raise PgBackRestError(f"the restored cluster did not start: {err}") from err
+        except ClusterError as err:
+            raise _recovery_failed(str(err), into) from err
         _wait_promoted(cluster, timeout)
         return cluster
 
@@ -483,14 +490,24 @@ def _own_settings(cluster: PrivateCluster) -> None:
     append_settings(conf, {**cluster.own_settings(), "archive_mode": False}, cluster.user)
 
 
+def _recovery_failed(log: str, into: Path) -> PgBackRestError:
+    """The error for a restored cluster that did not come up (the files stay for a look)."""
+    if "recovery ended before configured recovery target was reached" in log:
+        return PgBackRestError(
+            "recovery ended before reaching the target: the archived WAL does not reach it (a "
+            "target time needs a transaction committed after it; commit one and run SELECT "
+            "pg_switch_wal() on the source, or choose an earlier target); the restored files "
+            f"stay in {into}"
+        )
+    return PgBackRestError(f"the restored cluster did not start: {log}; its files stay in {into}")
+
+
 def _wait_promoted(cluster: PrivateCluster, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     url = cluster.url()
     while time.monotonic() < deadline:
         if not cluster.running():
-            raise PgBackRestError(
-                f"the restored cluster stopped during recovery: {cluster.log_tail()}"
-            )
+            raise _recovery_failed(cluster.log_tail(), cluster.data)
         try:
             with psycopg.connect(url, connect_timeout=5) as conn:
                 row = conn.execute("SELECT pg_is_in_recovery()").fetchone()

@@ -18,7 +18,7 @@ import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -110,12 +110,13 @@ def drill(demo_source: Path) -> Iterator[Drill]:
 
 @pytest.fixture(scope="module")
 def moment(drill: Drill) -> datetime:
-    """Row A inserted, the moment noted, row B inserted, the WAL switched and archived."""
+    """Row A, the moment noted and a restore point named, row B, the WAL archived."""
     drill.execute("INSERT INTO kgv.event_types (code, label) VALUES ('PITA', 'row A')")
     time.sleep(0.5)
     with psycopg.connect(drill.url) as conn:
         noted = conn.execute("SELECT clock_timestamp()").fetchone()[0]  # type: ignore[index]
     time.sleep(0.5)
+    drill.execute("SELECT pg_create_restore_point('kgv_drill_after_a')")
     drill.execute("INSERT INTO kgv.event_types (code, label) VALUES ('PITB', 'row B')")
     _wait_archived(drill.url)
     return noted
@@ -154,6 +155,19 @@ def test_point_in_time_restore_into_a_new_cluster(drill: Drill, moment: datetime
         shutil.rmtree(into, ignore_errors=True)
 
 
+def test_restore_to_a_named_restore_point(drill: Drill, moment: datetime) -> None:
+    into = drill.root / "named"
+    cluster, said = restore(drill, into, "--restore-point", "kgv_drill_after_a")
+    try:
+        assert "recovered to the restore point kgv_drill_after_a" in said
+        with psycopg.connect(cluster.url("kgv")) as conn:
+            codes = {r[0] for r in conn.execute("SELECT code FROM kgv.event_types")}
+        assert "PITA" in codes and "PITB" not in codes
+    finally:
+        cluster.stop()
+        shutil.rmtree(into, ignore_errors=True)
+
+
 def test_restores_over_a_cluster_or_a_used_folder_or_port_are_refused(
     drill: Drill, moment: datetime
 ) -> None:
@@ -175,6 +189,17 @@ def test_restores_over_a_cluster_or_a_used_folder_or_port_are_refused(
     done = kgv_process("backup", "restore", "--to", "2026-11-24 14:03:05", "--into",
                        str(drill.root / "fresh"), "--port", "1", env=drill.env)  # fmt: skip
     assert done.returncode == 2 and "give the time zone" in done.stderr
+
+
+def test_a_target_beyond_the_archived_wal_fails_clearly(drill: Drill, moment: datetime) -> None:
+    into = drill.root / "too-late"
+    later = datetime.now(UTC) + timedelta(hours=1)
+    done = kgv_process("backup", "restore", "--to", later.isoformat(), "--into", str(into),
+                       "--port", str(free_port()), env=drill.env)  # fmt: skip
+    assert done.returncode == 1
+    assert "recovery ended before reaching the target" in done.stderr
+    assert done.stderr.strip().count("\n") == 0
+    shutil.rmtree(into, ignore_errors=True)
 
 
 def test_differential_and_incremental_backups_restore_to_exactly_their_state(
