@@ -11,7 +11,7 @@ and the migration report leave the backups' check out.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -124,20 +124,37 @@ def test_the_nightly_dump_job_dumps_verifies_and_checks(
     assert KNOWN_APPLICANT[1] not in text
 
 
-@pytest.mark.slow
-def test_the_check_fails_when_the_newest_verified_dump_is_too_old(
-    backups: tuple[dg.DagsterInstance, Path],
-) -> None:
+def _check_after(
+    backups: tuple[dg.DagsterInstance, Path], damage: Callable[[dumps.StoredDump], None]
+) -> tuple[dg.ExecuteInProcessResult, dg.AssetCheckEvaluation]:
+    """The nightly job, ``damage`` done to its dump, then the weekly verify: a failed check."""
     instance, folder = backups
     assert _run("backup_dump_job", instance).success
     (stored,) = dumps.catalogue(folder)
-    stored.manifest.created_at = (datetime.now(UTC) - timedelta(hours=27)).isoformat()
-    stored.manifest_path.write_text(stored.manifest.to_json())
-
+    damage(stored)
     result = _run("backup_verify_job", instance)
     assert not result.success, "blocking: the run fails"
     evaluation = _evaluation(result)
     assert not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR
+    return result, evaluation
+
+
+def _taken_27_hours_ago(stored: dumps.StoredDump) -> None:
+    stored.manifest.created_at = (datetime.now(UTC) - timedelta(hours=27)).isoformat()
+    stored.manifest_path.write_text(stored.manifest.to_json())
+
+
+def _one_byte_flipped(stored: dumps.StoredDump) -> None:
+    data = bytearray(stored.file.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    stored.file.write_bytes(bytes(data))
+
+
+@pytest.mark.slow
+def test_the_check_fails_when_the_newest_verified_dump_is_too_old(
+    backups: tuple[dg.DagsterInstance, Path],
+) -> None:
+    _, evaluation = _check_after(backups, _taken_27_hours_ago)
     assert "h old (more than 26 h)" in (evaluation.description or "")
     assert evaluation.metadata["newest_verified_age_hours"].value > 26
 
@@ -146,17 +163,7 @@ def test_the_check_fails_when_the_newest_verified_dump_is_too_old(
 def test_the_check_fails_when_the_last_restore_test_failed(
     backups: tuple[dg.DagsterInstance, Path],
 ) -> None:
-    instance, folder = backups
-    assert _run("backup_dump_job", instance).success
-    (stored,) = dumps.catalogue(folder)
-    data = bytearray(stored.file.read_bytes())
-    data[len(data) // 2] ^= 0xFF
-    stored.file.write_bytes(bytes(data))
-
-    result = _run("backup_verify_job", instance)
-    assert not result.success
-    evaluation = _evaluation(result)
-    assert not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR
+    result, evaluation = _check_after(backups, _one_byte_flipped)
     assert "the last restore test" in (evaluation.description or "")
     assert "sha256 does not match" in (evaluation.description or "")
     (repository,) = result.asset_materializations_for_node("backups__repository_verification")
