@@ -63,6 +63,8 @@ class SnapshotResult:
     reason: str
     restore_point: str | None
     pruned: list[str]
+    warning: str | None = None
+    """Why no restore point was created although archiving is on."""
 
 
 def target_is_empty(conn: psycopg.Connection) -> bool:
@@ -108,7 +110,16 @@ def take_snapshot(
     with psycopg.connect(url) as conn:
         if target_is_empty(conn):
             return SnapshotResult(None, "empty target: nothing to undo", None, [])
-    restore_point = create_restore_point(url, run_id)
+    warning = None
+    try:
+        restore_point = create_restore_point(url, run_id)
+    except psycopg.errors.InsufficientPrivilege:
+        # The logical snapshot is what a rollback needs; the restore point is a convenience.
+        restore_point = None
+        warning = (
+            "no restore point: the login may not run pg_create_restore_point (grant EXECUTE "
+            "on it, or use a superuser); the snapshot itself was taken"
+        )
     stored = dumps.take_dump(
         url,
         snapshots_folder(root),
@@ -122,7 +133,7 @@ def take_snapshot(
     for old in dumps.catalogue(snapshots_folder(root))[keep:]:
         dumps.remove(old)
         pruned.append(old.name)
-    return SnapshotResult(stored, "taken", restore_point, pruned)
+    return SnapshotResult(stored, "taken", restore_point, pruned, warning)
 
 
 @dataclass(frozen=True)

@@ -5,10 +5,12 @@ by the operator's commands as real processes: ``kgv backup physical setup`` (con
 archive_command, stanza-create, check) and ``full`` → a demo migration at a small scale → row
 A inserted, the time noted, row B inserted, a WAL switch → ``kgv backup restore --to T`` into
 a NEW folder on another port: A is there, B is not, and the migration's accounting identities
-hold in the restored copy. Then a differential and an incremental backup after further
-changes each restore to exactly their state (every table's count and content hash); restores
-over a cluster, into a non-empty folder or onto a used port are refused in one line; and one
-flipped byte in a file of the (encrypted) repository makes verify fail, naming the file.
+hold in the restored copy; a named restore point works the same way. A pre-migration snapshot
+names a WAL restore point (and is still taken by a login that may not create one). Restores
+over a cluster, into a non-empty folder or onto a used port are refused in one line; a
+differential and an incremental backup after further changes each restore to exactly their
+state (every table's count and content hash); and one flipped byte in a file of the
+(encrypted) repository makes verify fail, naming the file.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import pytest
 from kgv_assets.backup.cluster import PrivateCluster, free_port, scratch_dir
 from kgv_assets.backup.dumps import TableFigure, figures_at
 from kgv_assets.backup.pgbackrest import PgBackRest
+from kgv_assets.backup.snapshots import take_snapshot
 from kgv_assets.reporting.collect import partition_figures
 from kgv_assets.reporting.verdict import accounting_failures
 from kgv_assets_tests.backup.conftest import kgv_process
@@ -166,6 +169,22 @@ def test_restore_to_a_named_restore_point(drill: Drill, moment: datetime) -> Non
     finally:
         cluster.stop()
         shutil.rmtree(into, ignore_errors=True)
+
+
+def test_a_snapshot_on_an_archiving_cluster_names_a_restore_point(drill: Drill) -> None:
+    root = drill.root / "backups"
+    taken = take_snapshot(drill.url, root, "run-a")
+    assert taken.restore_point == "kgv_pre_migration_run-a" and taken.warning is None
+    assert taken.stored is not None and taken.stored.manifest.restore_point == taken.restore_point
+    # A login that may read everything but not create restore points still gets its snapshot.
+    drill.execute(
+        "CREATE ROLE kgv_reader LOGIN", "GRANT pg_read_all_data TO kgv_reader",
+    )  # fmt: skip
+    reader = drill.url.replace("postgres@", "kgv_reader@")
+    limited = take_snapshot(reader, root, "run-b")
+    assert limited.stored is not None and limited.restore_point is None
+    assert "pg_create_restore_point" in (limited.warning or "")
+    assert limited.stored.manifest.tables == taken.stored.manifest.tables
 
 
 def test_restores_over_a_cluster_or_a_used_folder_or_port_are_refused(

@@ -71,6 +71,8 @@ def pre_migration_snapshot(
     if result.stored is None:
         context.log.info("pre-migration snapshot skipped: %s", result.reason)
         return dg.MaterializeResult(metadata={"taken": False, "reason": result.reason})
+    if result.warning:
+        context.log.warning(result.warning)
     context.log.info(
         "pre-migration snapshot %s: %d bytes in %.1f s",
         result.stored.name,
