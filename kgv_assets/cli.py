@@ -15,6 +15,7 @@ import click
 import dagster as dg
 import psycopg
 
+from kgv_assets.backup.cli import backup, rollback_command
 from kgv_assets.legacy.demo_data import generate
 from kgv_assets.partitions import (
     LEGACY_YEAR,
@@ -166,3 +167,8 @@ def migrate_validate_command() -> None:
 def mapping_command() -> None:
     """Print the mapping document (legacy column → target column → rule)."""
     click.echo(render(c.mapping for c in LOADERS), nl=False)
+
+
+# Recoverability (issue 14): `kgv backup ...` and `kgv migrate rollback`.
+main.add_command(backup)
+migrate.add_command(rollback_command)

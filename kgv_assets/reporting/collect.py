@@ -35,6 +35,7 @@ from kgv_assets.reporting.model import (
     ReasonCount,
     RuleOutcome,
 )
+from kgv_assets.reporting.rollbacks import collect_rollbacks, with_rollbacks
 from kgv_assets.reporting.summary import summary
 from kgv_assets.reporting.verdict import accounting_failures, judge
 from kgv_assets.transform.tables.registry import LOADERS
@@ -208,6 +209,7 @@ def build_report(
         partitions = partition_figures(conn)
         staging, target = summary(conn, "staging"), summary(conn, "target")
         reasons, outcomes = quarantine_reasons(conn), rule_outcomes(conn)
+        rollbacks = collect_rollbacks(conn)  # issue 14
     checked, failures = accounting_failures(partitions)
     checks = latest_check_results(instance, specs)
     return MigrationReport(
@@ -222,6 +224,6 @@ def build_report(
         checks=checks,
         identities_checked=checked,
         accounting_failures=failures,
-        verdict=judge(partitions, failures, checked, checks),
+        verdict=with_rollbacks(judge(partitions, failures, checked, checks), rollbacks),
         notes=NOTES,
     )

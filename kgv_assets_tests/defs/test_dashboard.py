@@ -29,6 +29,7 @@ import dagster as dg
 import pytest
 
 from kgv_assets.definitions import defs
+from kgv_assets.defs.backups.assets import OPERATIONAL_BACKUP_KEYS
 from kgv_assets.partitions import all_partitions_tags, register_partition_keys
 from kgv_assets.reporting.check_results import check_specs
 from kgv_assets.resources.legacy_source import LegacySourceResource
@@ -149,6 +150,9 @@ def test_graphql_lists_every_asset_and_check_with_its_last_result(dashboard: Das
     expected_assets = {k.to_user_string() for k in dashboard.definitions.resolve_all_asset_keys()}
     assert set(nodes) == expected_assets
     assert "migration/report" in nodes
+    # The scheduled backups (issue 14) are not part of full_migration: listed, not materialized.
+    scheduled = {k.to_user_string() for k in OPERATIONAL_BACKUP_KEYS}
+    nodes = {k: n for k, n in nodes.items() if k not in scheduled}
     for key, node in nodes.items():
         assert node["assetMaterializations"], f"{key}: no materialization listed"
         assert node["assetMaterializations"][0]["runId"] == dashboard.run_id, key

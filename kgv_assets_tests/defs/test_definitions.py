@@ -59,6 +59,10 @@ def _expected_assets() -> set[str]:
         "kgv/reporting_views",
         "migration/schema_migrations",
         "migration/report",
+        "backups/pre_migration_snapshot",
+        "backups/logical_dump",
+        "backups/dump_verification",
+        "backups/repository_verification",
     }
 
 
@@ -66,6 +70,7 @@ def _expected_checks() -> set[str]:
     checks = {f"legacy/{t}:{t.lower()}_reconciled" for t in LEGACY_TABLES}
     checks |= {f"kgv/{t}:{t}_{c}" for t, cs in TARGET_CHECKS.items() for c in cs}
     checks.add("kgv/reporting_views:reporting_views_current")
+    checks.add("backups/dump_verification:newest_backup_verified")
     tables = [*(f"legacy/{t}" for t in LEGACY_TABLES), *(f"kgv/{t}" for t in TARGET_CHECKS)]
     checks |= {f"{t}:column_schema_change" for t in tables if t != "kgv/event_types"}
     return checks
@@ -78,10 +83,17 @@ def test_the_code_location_has_exactly_the_expected_objects() -> None:
     assert {k.to_user_string() for k in graph.get_all_asset_keys()} == _expected_assets()
     checks = {f"{k.asset_key.to_user_string()}:{k.name}" for k in graph.asset_check_keys}
     assert checks == _expected_checks()
-    assert len(checks) == 85
+    assert len(checks) == 86
     repository = d.get_repository_def()
     jobs = {j.name for j in repository.get_all_jobs() if not j.name.startswith("__")}
-    assert jobs == {"full_migration", "incremental_migration", "partition_refresh_job", "validate"}
+    assert jobs == {
+        "full_migration",
+        "incremental_migration",
+        "partition_refresh_job",
+        "validate",
+        "backup_dump_job",
+        "backup_verify_job",
+    }
     assert {s.name for s in repository.sensor_defs} == {
         "legacy_changes_sensor",
         "run_outcomes_sensor",
@@ -89,6 +101,8 @@ def test_the_code_location_has_exactly_the_expected_objects() -> None:
     assert {s.name for s in repository.schedule_defs} == {
         "nightly_refresh_schedule",
         "weekly_validation_schedule",
+        "nightly_backup_schedule",
+        "weekly_backup_verify_schedule",
     }
 
 

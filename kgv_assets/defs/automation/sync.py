@@ -15,7 +15,8 @@ from kgv_assets.sync.runs import REFRESH_JOB, RUN_KIND_TAG, TABLES_TAG
 
 partition_refresh_job = dg.define_asset_job(
     REFRESH_JOB,
-    selection=dg.AssetSelection.all(),
+    # A sync run never takes a snapshot or a backup (issue 14): the backups group is left out.
+    selection=dg.AssetSelection.all() - dg.AssetSelection.groups("backups"),
     description=(
         "Reloads the partitions a sync found changed (or the nightly schedule names): each run "
         "selects the changed legacy assets and everything downstream, for one partition or one "

@@ -36,6 +36,7 @@ from kgv_assets.validation.columns import live_column_schema
     key=SCHEMA_MIGRATIONS_KEY,
     group_name="target",
     kinds={"postgres"},
+    deps=[dg.AssetKey(["backups", "pre_migration_snapshot"])],  # issue 14: snapshot first
     description=(
         "The target schema: the numbered SQL files under sql/target, applied once each in "
         "order (schemas staging, migration, kgv, audit; roles; views). An applied file that "
