@@ -95,16 +95,29 @@ class WrittenValues:
 
 
 def convert_distinct(
-    text: pd.Series, parse: Callable[[str], str | None], written: WrittenValues
+    text: pd.Series,
+    parse: Callable[[str], str | None],
+    written: WrittenValues,
+    fast: Callable[[pd.Series], tuple[pd.Series, pd.Series]] | None = None,
 ) -> pd.Series:
     """``parse`` over the non-NULL ``text``, once per distinct value; NULL where it gives None.
 
     Values ``written`` before map to themselves unparsed; what ``parse`` writes now is added.
+    ``fast``, a vectorised converter that decides some values exactly as ``parse`` would
+    (it returns their values and a mask of the values it decided), runs first; ``parse`` sees
+    only what it left.
     """
     distinct = pd.Series(text.dropna().unique(), dtype=object)
     known = written.contains(distinct)
     converted = or_none(distinct, pd.Series(known, index=distinct.index)).astype(object)
-    fresh = distinct[~known].map(parse)
+    todo = distinct[~known]
+    fresh = pd.Series(None, index=todo.index, dtype=object)
+    rest = pd.Series(True, index=todo.index)
+    if fast is not None and len(todo):
+        values, decided = fast(todo)
+        fresh[decided] = values[decided]
+        rest = ~decided
+    fresh[rest] = todo[rest].map(parse)
     converted[~known] = fresh
     written.add(fresh)
     lookup = dict(zip(distinct, converted, strict=True))

@@ -51,8 +51,9 @@ def test_remembered_values_are_not_parsed_again_and_others_are(
     parsed: list[str] = []
     real = phones._e164
     monkeypatch.setattr(phones, "_e164", lambda v: parsed.append(v) or real(v))
-    out = phones.parse_phone(series(["+49221123456", "+49 221 123456", "keine Nummer"]))
-    assert parsed == ["+49 221 123456", "keine Nummer"]
+    # '+49 (0)221 123456' is not a shape the fast path decides: the library parses it.
+    out = phones.parse_phone(series(["+49221123456", "+49 (0)221 123456", "keine Nummer"]))
+    assert parsed == ["+49 (0)221 123456", "keine Nummer"]
     assert out.values.tolist() == ["+49221123456", "+49221123456", None]
 
 
