@@ -26,7 +26,7 @@ $(STAMP): pyproject.toml docker/requirements.lock docker/install-system-packages
 	docker/install-system-packages.sh base
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	test -x $(VENV)/bin/uv || $(PY) -m pip install -q --disable-pip-version-check uv
-	$(VENV)/bin/uv pip install -q --python $(PY) -r docker/requirements.lock
+	$(VENV)/bin/uv pip install -q --compile-bytecode --python $(PY) -r docker/requirements.lock
 	$(VENV)/bin/uv pip install -q --python $(PY) --no-deps -e .
 	touch $@
 
