@@ -33,7 +33,6 @@ from kgv_assets.load.writer import BulkLoad, is_empty
 from kgv_assets.resources.legacy_source import LegacySourceResource
 from kgv_assets.resources.postgres import CopyStream
 from kgv_assets.sync.store import record_fingerprints
-from kgv_assets.transform.hashing import row_hash
 from kgv_assets.validation.reasons import failure_reasons
 
 
@@ -118,11 +117,11 @@ def stage_table(
         pending = quarantine.Pending(table, run_id)
         # One COPY for the whole load: PostgreSQL stores a chunk while the next is read.
         with CopyStream(conn, STAGING, table.name, staging_columns(table)) as stream:
-            for chunk in source.read_chunks(table, keys):
-                hashes = row_hash(chunk, table.column_names)
+            for chunk in source.read_hashed_chunks(table, keys):
+                hashes = chunk[HASH_COLUMN]
                 reasons = failure_reasons(chunk[table.column_names], schema)
                 bad = chunk.index.isin(reasons.index)
-                good = chunk[~bad].assign(**{HASH_COLUMN: hashes[~bad], RUN_COLUMN: run_id})
+                good = chunk[~bad].assign(**{RUN_COLUMN: run_id})
                 stream.write(good)
                 partitions = chunk[PARTITION_COLUMN]
                 pending.add(chunk[bad], reasons, hashes, partitions=partitions, stage="legacy")

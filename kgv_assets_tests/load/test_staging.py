@@ -188,3 +188,23 @@ def test_partition_reload_replaces_only_that_partition(
         'SELECT "verl_Kommentar" FROM staging."Verlauf" WHERE "verl_ID" = %s', (victim,)
     ).fetchone()
     assert changed == ("geändert",)
+
+
+def test_bytes_that_are_not_utf8_are_quarantined_with_their_bytes(
+    tmp_path: Path, target: psycopg.Connection
+) -> None:
+    source = _mischenfelder_source(tmp_path, ["gut", "auch gut"])
+    path = tmp_path / "misch.sqlite"
+    with sqlite3.connect(path) as db:  # SQLite stores whatever bytes a client hands it
+        db.execute(
+            "INSERT INTO Mischenfelder VALUES (?, 'an_Name', 'Name', ?)",
+            (_uid(9), b"M\xfcller cp1252"),
+        )
+    result = stage_table(source, target, MISCH, None, "run-1")
+    rejected = target.execute(
+        "SELECT source_key, reasons, raw_row FROM migration.rejected_rows"
+    ).fetchall()
+    assert [(r[0], r[1]) for r in rejected] == [(_uid(9), ["misch_Kommentar: not valid UTF-8"])]
+    kept = decode_raw_value(rejected[0][2]["misch_Kommentar"])
+    assert kept.encode("utf-8", "surrogateescape") == b"M\xfcller cp1252", "the bytes, unaltered"
+    assert (result.loaded_rows, result.quarantined_rows) == (2, 1)
