@@ -206,5 +206,6 @@ def test_bytes_that_are_not_utf8_are_quarantined_with_their_bytes(
     ).fetchall()
     assert [(r[0], r[1]) for r in rejected] == [(_uid(9), ["misch_Kommentar: not valid UTF-8"])]
     kept = decode_raw_value(rejected[0][2]["misch_Kommentar"])
+    assert isinstance(kept, str)
     assert kept.encode("utf-8", "surrogateescape") == b"M\xfcller cp1252", "the bytes, unaltered"
     assert (result.loaded_rows, result.quarantined_rows) == (2, 1)
