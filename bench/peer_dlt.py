@@ -50,8 +50,11 @@ def _cast_to_text(query: Any, table: sa.Table) -> Any:
 
 def _without_nul(batch: Any) -> Any:
     """An Arrow table or batch with U+0000 removed from its string columns."""
+    without = pc.ReplaceSubstringOptions("\x00", "")
     columns = [
-        pc.replace_substring(column, "\x00", "") if pa.types.is_string(column.type) else column
+        pc.call_function("replace_substring", [column], without)
+        if pa.types.is_string(column.type)
+        else column
         for column in batch.columns
     ]
     return type(batch).from_arrays(columns, schema=batch.schema)
@@ -69,10 +72,14 @@ def _credentials(pg_url: str) -> PostgresCredentials:
 
 def load(sqlite_path: str, pg_url: str, plain: bool) -> dict[str, object]:
     """Run the pipeline once; the outcome as a dict."""
-    adapters: dict[str, Any] = {} if plain else {
-        "table_adapter_callback": _as_text,
-        "query_adapter_callback": _cast_to_text,
-    }
+    adapters: dict[str, Any] = (
+        {}
+        if plain
+        else {
+            "table_adapter_callback": _as_text,
+            "query_adapter_callback": _cast_to_text,
+        }
+    )
     source = sql_database(
         credentials=f"sqlite:///{sqlite_path}",
         table_names=[t.name for t in TABLES],
