@@ -29,7 +29,7 @@ import platform
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -49,6 +49,16 @@ from bench.steps import (
 
 RESULTS = ROOT / "bench" / "results"
 SCALING_FACTORS = (0.25, 1.0, 4.0)
+STEPS = (
+    "full_cli",
+    "full_in_process",
+    "schema_floor",
+    "copy_floor",
+    "pgloader_text",
+    "pgloader_defaults",
+    "sling",
+    "dlt",
+)
 
 
 def _command_output(command: list[str]) -> str:
@@ -126,9 +136,21 @@ def scaling(
 
 
 def benchmark(
-    scale: float, reps: int, seed: int, sources: Path, scratch: Path, with_scaling: bool
+    scale: float,
+    reps: int,
+    seed: int,
+    sources: Path,
+    scratch: Path,
+    with_scaling: bool,
+    steps: Collection[str] = STEPS,
 ) -> dict[str, object]:
-    """All steps, ``reps`` times, on the demo source of ``scale`` (scratch: per-run files)."""
+    """The ``steps``, ``reps`` times, on the demo source of ``scale`` (scratch: per-run files).
+
+    ``full_cli`` brings the sensor tick and the incremental sync with it; ``schema_floor`` needs
+    ``full_in_process`` (whose migrated rows it loads).
+    """
+    if "schema_floor" in steps and "full_in_process" not in steps:
+        raise click.ClickException("the schema floor loads what full_in_process migrated")
     if shutil.which("pgloader") is None:
         raise click.ClickException(
             "pgloader is not installed: docker/install-system-packages.sh bench (make bench does)"
@@ -143,32 +165,35 @@ def benchmark(
     collected: dict[str, list[StepResult]] = {}
     for rep in range(1, reps + 1):
         _log(f"repetition {rep}/{reps}")
-        for name, result in full_cli_then_incremental(source, scratch, counts, rep).items():
-            collected.setdefault(name, []).append(result)
-            _log(f"{name}: {result.seconds:.1f} s, peak {result.peak_rss_mb:.0f} MiB")
-        _timed(
-            "full_in_process",
-            collected,
-            lambda rep=rep: full_in_process(source, scratch, counts, rep, dump),  # type: ignore[misc]
-        )
-        target_rows = int(collected["full_in_process"][-1].detail["target_rows"])  # type: ignore[arg-type]
-        _timed("schema_floor", collected, lambda n=target_rows: target_floor(dump, n))  # type: ignore[misc]
-        shutil.rmtree(dump, ignore_errors=True)
-        _timed("copy_floor", collected, lambda: copy_floor(source, rows))
-        _timed(
-            "pgloader_text",
-            collected,
-            lambda: peers.pgloader(source, scratch, rows, hashes, all_text=True),
-        )
-        _timed(
-            "pgloader_defaults",
-            collected,
-            lambda: peers.pgloader(source, scratch, rows, hashes, all_text=False),
-        )
-        _timed("sling", collected, lambda: peers.sling(source, scratch, rows, hashes))
-        _timed("dlt", collected, lambda: peers.dlt(source, scratch, rows, hashes))
+        if "full_cli" in steps:
+            for name, result in full_cli_then_incremental(source, scratch, counts, rep).items():
+                collected.setdefault(name, []).append(result)
+                _log(f"{name}: {result.seconds:.1f} s, peak {result.peak_rss_mb:.0f} MiB")
+        if "full_in_process" in steps:
+            with_dump = dump if "schema_floor" in steps else None
+            _timed(
+                "full_in_process",
+                collected,
+                lambda rep=rep, d=with_dump: full_in_process(source, scratch, counts, rep, d),  # type: ignore[misc]
+            )
+        if "schema_floor" in steps:
+            target_rows = int(collected["full_in_process"][-1].detail["target_rows"])  # type: ignore[arg-type]
+            _timed("schema_floor", collected, lambda n=target_rows: target_floor(dump, n))  # type: ignore[misc]
+            shutil.rmtree(dump, ignore_errors=True)
+        runs: dict[str, Callable[[], StepResult]] = {
+            "copy_floor": lambda: copy_floor(source, rows),
+            "pgloader_text": lambda: peers.pgloader(source, scratch, rows, hashes, all_text=True),
+            "pgloader_defaults": lambda: peers.pgloader(
+                source, scratch, rows, hashes, all_text=False
+            ),
+            "sling": lambda: peers.sling(source, scratch, rows, hashes),
+            "dlt": lambda: peers.dlt(source, scratch, rows, hashes),
+        }
+        for name, step in runs.items():
+            if name in steps:
+                _timed(name, collected, step)
     scaled = None
-    if with_scaling:
+    if with_scaling and "full_in_process" in collected:
         middle = sorted(collected["full_in_process"], key=lambda r: r.seconds)[(reps - 1) // 2]
         scaled = scaling(scale, seed, sources, scratch, middle)
     env["load_after"] = f"{os.getloadavg()[0]:.2f}"
@@ -181,7 +206,7 @@ def benchmark(
         "legacy_rows_per_table": counts,
         "environment": env,
         "steps": steps,
-        "stages": report.stage_medians(collected["full_in_process"]),
+        "stages": report.stage_medians(collected.get("full_in_process", [])),
         "scaling": scaled,
         "ratios": report.ratios(steps, rows, scaled),
         "runs": {name: [r.as_dict() for r in results] for name, results in collected.items()},
@@ -202,7 +227,16 @@ def benchmark(
 )
 @click.option("--skip-scaling", is_flag=True, help="no runs at 0.25x and 4x the scale")
 @click.option("--memory", is_flag=True, help="only the scaling (0.25x, 1x, 4x), to memory.*")
-def main(scale: float, reps: int, seed: int, out: Path, skip_scaling: bool, memory: bool) -> None:
+@click.option(
+    "--steps",
+    "only",
+    default=",".join(STEPS),
+    show_default=True,
+    help="comma-separated subset (full_cli includes the sensor tick and the incremental sync)",
+)
+def main(
+    scale: float, reps: int, seed: int, out: Path, skip_scaling: bool, memory: bool, only: str
+) -> None:
     """Benchmark the full migration against its peers and floors, and the sync."""
     sources = RESULTS / "tmp"  # generated sources are kept for the next run (git ignores it)
     sources.mkdir(parents=True, exist_ok=True)
@@ -220,7 +254,11 @@ def main(scale: float, reps: int, seed: int, out: Path, skip_scaling: bool, memo
             text = report.scaling_markdown(result["scaling"]) + "\n"  # type: ignore[arg-type]
             (out / "memory.md").write_text(text)
         else:
-            result = benchmark(scale, reps, seed, sources, Path(work), not skip_scaling)
+            chosen = [s.strip() for s in only.split(",") if s.strip()]
+            unknown = set(chosen) - set(STEPS)
+            if unknown:
+                raise click.BadParameter(f"unknown steps: {', '.join(sorted(unknown))}")
+            result = benchmark(scale, reps, seed, sources, Path(work), not skip_scaling, chosen)
             path, _ = report.write(result, out)
             text = report.markdown(result)
     click.echo(text, nl=False)

@@ -13,12 +13,16 @@ and named as the stage it is:
 - checks: the durations of the steps that only evaluate asset checks; report: the report
   asset's step;
 - other work: what the steps did that no part names: a load's ``seconds`` less its parts, and
-  the steps of other assets (the schema, the views, the snapshot);
-- Dagster overhead: the run's wall clock minus all the work above. That is the time inside
-  steps that no work claims (event writing, resource set-up, IO between parts) plus the time
-  outside any step (planning, start-up and the end of the run). Steps that run side by side
-  overlap, so the time outside the steps is the wall clock less the union of the step
-  intervals, not less their sum.
+  the steps of other assets (the schema, the views, the snapshot).
+
+A load reports its timings once for the whole load, repeated on each partition's
+materialization: they are counted once per step and asset (``_once_per_asset``). The rest:
+
+- Dagster overhead: the time inside steps that no work claims (a step's duration less its
+  loads' ``seconds``: event writing, resource set-up, IO around the load) plus the time outside
+  any step (planning, start-up, the end of the run): the run's wall clock less the union of
+  the step intervals, not less their sum, since steps that run side by side overlap. In a
+  serial run it is the wall clock less all the work above.
 """
 
 from __future__ import annotations
@@ -75,6 +79,23 @@ def _layer(key: dg.AssetKey) -> str:
     return "target" if key.path[0] == TARGET else "staging"
 
 
+def _once_per_asset(
+    outputs: Iterable[tuple[dg.AssetKey, Mapping[str, object]]],
+) -> dict[dg.AssetKey, dict[str, float]]:
+    """Per asset of a step: its ``seconds`` and ``seconds_*`` timings, counted once.
+
+    A partitioned load materializes every partition with the metadata of the whole load, so a
+    timing repeats on each partition's event: the largest of the repeats is the load's.
+    """
+    out: dict[dg.AssetKey, dict[str, float]] = defaultdict(dict)
+    for key, metadata in outputs:
+        for name, value in metadata.items():
+            number = _number(value)
+            if number is not None and (name == "seconds" or name.startswith("seconds_")):
+                out[key][name] = max(out[key].get(name, 0.0), number)
+    return out
+
+
 def profile(instance: dg.DagsterInstance, run_id: str, wall_seconds: float) -> dict[str, object]:
     """Seconds per stage of the run ``run_id`` (its wall clock measured by the caller)."""
     steps = {
@@ -115,20 +136,18 @@ def profile(instance: dg.DagsterInstance, run_id: str, wall_seconds: float) -> d
             seconds["report"] += duration
             continue
         claimed = 0.0
-        for key, metadata in outputs:
-            load = _number(metadata.get("seconds"))
+        for key, metadata in _once_per_asset(outputs).items():
+            load = metadata.pop("seconds", None)
             parts = 0.0
-            for name, value in metadata.items():
-                part = _number(value)
-                if not name.startswith("seconds_") or part is None:
-                    continue
+            for name, part in metadata.items():
                 name_of = name.removeprefix("seconds_")
                 parts_seen.add(name_of)
                 stage = STAGE_OF.get((_layer(key), name_of), f"{_layer(key)} {name_of}")
                 seconds[stage] += part
                 parts += part
             if load is not None and load > parts:  # the load's time no part names
-                seconds["other work"] += load - parts
+                rest = "other work" if parts else f"{_layer(key)} loads (no parts reported)"
+                seconds[rest] += load - parts
                 parts = load
             claimed += parts
         if not claimed:  # an asset without load timings: its step is its work
