@@ -370,6 +370,13 @@ def markdown(result: Mapping[str, object]) -> str:
             f"- {name}: measured {_cell(t['measured'], '{:,}')} (target {t['target']:,})"
             f" — **{'met' if t['met'] else 'not met'}**"
         )
+    run = summary.get("full_in_process", {})
+    ours, machine = run.get("cpu_per_wall"), run.get("machine_cpu_per_wall")
+    if isinstance(ours, float) and isinstance(machine, float) and machine - ours > 0.3:
+        lines.append(
+            f"- (CPU: the machine was busier than this run — its process tree and the PostgreSQL"
+            f" server used {ours} of the cores, the machine {machine}: other work ran beside it)"
+        )
     if not all(t["met"] for t in targets.values()):
         lines += _where_the_time_is(stages if isinstance(stages, dict) else None)
     notes = result.get("notes")
