@@ -287,7 +287,8 @@ def stages_markdown(stages: Mapping[str, object]) -> list[str]:
 def scaling_markdown(scaled: Sequence[Mapping[str, object]]) -> str:
     """The scaling table (in-process full migration per scale)."""
     lines = [
-        "Scaling (full migration in process, one run per scale; 1x is the run above):",
+        "Scaling (full migration in process, one run per scale; in `make bench` 1x is the"
+        " median repetition of the table above):",
         "",
         "| scale | legacy rows | wall s | work s | work rows/s | CPU÷wall machine"
         " | peak RSS MiB | MiB per 100k rows |",
