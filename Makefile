@@ -10,6 +10,7 @@ ENV    := docker/with-env.sh
 SCALE  ?= 1
 SEED   ?= 42
 REPS   ?= 3
+BENCH_ARGS ?=
 # make bench: SCALE only when given (make's SCALE ?= 1 is the demo's); 4.5 ≈ 1M legacy rows
 BENCH_SCALE := $(if $(filter command line environment,$(origin SCALE)),$(SCALE),4.5)
 DEMO_DB := .demo/kgv_demo.sqlite
@@ -67,11 +68,11 @@ format: $(STAMP) ## ruff format and autofix
 	$(VENV)/bin/ruff format kgv_assets kgv_assets_tests bench
 	$(VENV)/bin/ruff check --fix kgv_assets kgv_assets_tests bench
 
-bench: $(STAMP) ## full migration vs pgloader and the COPY floor, and the sync (SCALE=4.5 ≈ 1M rows, REPS=3)
+bench: $(STAMP) ## migration vs pgloader, sling, dlt and the floors, per stage, scaling (SCALE=4.5, REPS=3, BENCH_ARGS=--skip-scaling)
 	docker/install-system-packages.sh base bench
-	$(ENV) python -m bench.run --scale $(BENCH_SCALE) --reps $(REPS)
+	$(ENV) python -m bench.run --scale $(BENCH_SCALE) --reps $(REPS) $(BENCH_ARGS)
 
-bench-memory: $(STAMP) ## peak memory of the full migration at 0.25x, 1x and 4x SCALE (4.5 unless given)
+bench-memory: $(STAMP) ## only the scaling: the full migration at 0.25x, 1x and 4x SCALE (4.5 unless given)
 	docker/install-system-packages.sh base bench
 	$(ENV) python -m bench.run --memory --scale $(BENCH_SCALE)
 

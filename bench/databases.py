@@ -6,10 +6,12 @@ afterwards; the benchmark never touches a database it did not create.
 
 from __future__ import annotations
 
+import functools
 import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import psycopg
 from psycopg import sql
@@ -53,3 +55,19 @@ def server_version() -> str:
     with psycopg.connect(url_of("postgres")) as conn:
         row = conn.execute("SHOW server_version").fetchone()
     return str(row[0]) if row else "unknown"
+
+
+@functools.cache
+def server_pid() -> int | None:
+    """The postmaster's process id, if the server runs on this machine and tells its data dir."""
+    try:
+        with psycopg.connect(url_of("postgres")) as conn:
+            row = conn.execute("SHOW data_directory").fetchone()
+        pid = int(Path(str(row[0]), "postmaster.pid").read_text().split()[0]) if row else 0
+    except (psycopg.Error, OSError, ValueError, IndexError):
+        return None
+    try:
+        name = Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return None
+    return pid if name in ("postgres", "postmaster") else None

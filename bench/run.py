@@ -1,13 +1,23 @@
 """The benchmark driver: ``python -m bench.run --scale 4.5 --reps 3`` (``make bench``).
 
 For a demo source of the given scale (4.5 ≈ 1M legacy rows), each repetition runs, every time
-in a fresh database: the full migration as users run it (``dagster job execute``), then 1 % of
-the rows changed in one year, a sensor tick and the incremental sync on that migrated database;
-the same full migration in process; pgloader (all columns as text, and with its defaults); and
-the bare COPY floor. It prints one table and writes ``bench/results/latest.json`` and ``.md``.
+in a fresh database:
 
-``--memory`` instead runs the full migration once at 0.25x, 1x and 4x the scale and writes
-``bench/results/memory.json`` and ``.md`` (peak memory of the process tree per scale).
+- the full migration as users run it (``dagster job execute``), then 1 % of the rows changed in
+  one year, a sensor tick and the incremental sync on that migrated database;
+- the same full migration in process, with where its time went per stage (``bench.stages``);
+- the peers (``bench.peers``): pgloader (all columns as text, and its defaults), sling and dlt,
+  each compared with the source table by table (rows copied, dropped, altered:
+  ``bench.fidelity``);
+- the floors: the bare COPY of the source rows (``bench.floor``) and the schema floor, the
+  migrated target rows bulk-loaded into the target DDL (``bench.schema_floor``).
+
+Then (unless ``--skip-scaling``) the in-process full migration once more at 0.25x and 4x the
+scale (1x is the repetitions above). It prints one table and writes
+``bench/results/latest.json`` and ``.md``; the targets are judged in ``bench.report``.
+
+``--memory`` runs only the scaling, at 0.25x, 1x and 4x, and writes ``bench/results/memory.json``
+and ``.md``.
 """
 
 from __future__ import annotations
@@ -19,14 +29,14 @@ import platform
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable
-from importlib.metadata import version
+from collections.abc import Callable, Collection
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import click
 
-from bench import report
-from bench.databases import server_version
+from bench import fidelity, peers, report
+from bench.databases import server_pid, server_version
 from bench.source import row_counts, source_path
 from bench.steps import (
     ROOT,
@@ -34,11 +44,21 @@ from bench.steps import (
     copy_floor,
     full_cli_then_incremental,
     full_in_process,
-    pgloader,
+    target_floor,
 )
 
 RESULTS = ROOT / "bench" / "results"
-MEMORY_FACTORS = (0.25, 1.0, 4.0)
+SCALING_FACTORS = (0.25, 1.0, 4.0)
+STEPS = (
+    "full_cli",
+    "full_in_process",
+    "schema_floor",
+    "copy_floor",
+    "pgloader_text",
+    "pgloader_defaults",
+    "sling",
+    "dlt",
+)
 
 
 def _command_output(command: list[str]) -> str:
@@ -52,6 +72,13 @@ def _command_output(command: list[str]) -> str:
     return lines[0] if lines else ""
 
 
+def _version(package: str) -> str:
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "not installed"
+
+
 def environment() -> dict[str, object]:
     """What the numbers depend on: the machine, the versions, how busy it was."""
     pages = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
@@ -62,7 +89,10 @@ def environment() -> dict[str, object]:
         "cores": os.cpu_count(),
         "memory_gib": pages / 2**30,
         "postgresql": server_version(),
+        "postgresql_server_cpu_measured": server_pid() is not None,
         "pgloader": _command_output(["pgloader", "--version"]),
+        "sling": _version("sling-linux-amd64"),
+        "dlt": _version("dlt"),
         "python": platform.python_version(),
         "dagster": version("dagster"),
         "commit": commit + (" (+ uncommitted changes)" if dirty else ""),
@@ -82,10 +112,45 @@ def _timed(
     _log(f"{name}: {result.seconds:.1f} s, peak {result.peak_rss_mb:.0f} MiB, ok={result.ok}")
 
 
+def scaling(
+    scale: float,
+    seed: int,
+    sources: Path,
+    scratch: Path,
+    done: StepResult | None = None,
+) -> list[dict[str, object]]:
+    """The in-process full migration at 0.25x, 1x and 4x ``scale`` (1x reused from ``done``)."""
+    measured = []
+    for factor in SCALING_FACTORS:
+        size = scale * factor
+        source = source_path(sources, size, seed)
+        counts = row_counts(source)
+        if factor == 1.0 and done is not None:
+            result = done
+        else:
+            _log(f"scaling: scale {size:g}, {sum(counts.values()):,} legacy rows")
+            result = full_in_process(source, scratch, counts, 0)
+            _log(f"scale {size:g}: {result.seconds:.1f} s, peak {result.peak_rss_mb:.0f} MiB")
+        measured.append(report.scaling_row(size, factor, sum(counts.values()), result))
+    return measured
+
+
 def benchmark(
-    scale: float, reps: int, seed: int, sources: Path, scratch: Path
+    scale: float,
+    reps: int,
+    seed: int,
+    sources: Path,
+    scratch: Path,
+    with_scaling: bool,
+    steps: Collection[str] = STEPS,
 ) -> dict[str, object]:
-    """All steps, ``reps`` times, on the demo source of ``scale`` (scratch: per-run files)."""
+    """The ``steps``, ``reps`` times, on the demo source of ``scale`` (scratch: per-run files).
+
+    ``full_cli`` brings the sensor tick and the incremental sync with it; ``schema_floor`` needs
+    ``full_in_process`` (whose migrated rows it loads).
+    """
+    if "schema_floor" in steps and "full_in_process" not in steps:
+        raise click.ClickException("the schema floor loads what full_in_process migrated")
     if shutil.which("pgloader") is None:
         raise click.ClickException(
             "pgloader is not installed: docker/install-system-packages.sh bench (make bench does)"
@@ -95,22 +160,42 @@ def benchmark(
     counts = row_counts(source)
     rows = sum(counts.values())
     _log(f"source {source.name}: {rows:,} legacy rows")
+    hashes = fidelity.source_hashes(source)  # what the peers' copies are compared with
+    dump = scratch / "target_dump"
     collected: dict[str, list[StepResult]] = {}
     for rep in range(1, reps + 1):
         _log(f"repetition {rep}/{reps}")
-        for name, result in full_cli_then_incremental(source, scratch, rows, rep).items():
-            collected.setdefault(name, []).append(result)
-            _log(f"{name}: {result.seconds:.1f} s, peak {result.peak_rss_mb:.0f} MiB")
-        _timed(
-            "full_in_process",
-            collected,
-            lambda rep=rep: full_in_process(source, scratch, rows, rep),  # type: ignore[misc]
-        )
-        _timed("pgloader_text", collected, lambda: pgloader(source, scratch, rows, all_text=True))
-        _timed(
-            "pgloader_defaults", collected, lambda: pgloader(source, scratch, rows, all_text=False)
-        )
-        _timed("copy_floor", collected, lambda: copy_floor(source, rows))
+        if "full_cli" in steps:
+            for name, result in full_cli_then_incremental(source, scratch, counts, rep).items():
+                collected.setdefault(name, []).append(result)
+                _log(f"{name}: {result.seconds:.1f} s, peak {result.peak_rss_mb:.0f} MiB")
+        if "full_in_process" in steps:
+            with_dump = dump if "schema_floor" in steps else None
+            _timed(
+                "full_in_process",
+                collected,
+                lambda rep=rep, d=with_dump: full_in_process(source, scratch, counts, rep, d),  # type: ignore[misc]
+            )
+        if "schema_floor" in steps:
+            target_rows = int(collected["full_in_process"][-1].detail["target_rows"])  # type: ignore[arg-type]
+            _timed("schema_floor", collected, lambda n=target_rows: target_floor(dump, n))  # type: ignore[misc]
+            shutil.rmtree(dump, ignore_errors=True)
+        runs: dict[str, Callable[[], StepResult]] = {
+            "copy_floor": lambda: copy_floor(source, rows),
+            "pgloader_text": lambda: peers.pgloader(source, scratch, rows, hashes, all_text=True),
+            "pgloader_defaults": lambda: peers.pgloader(
+                source, scratch, rows, hashes, all_text=False
+            ),
+            "sling": lambda: peers.sling(source, scratch, rows, hashes),
+            "dlt": lambda: peers.dlt(source, scratch, rows, hashes),
+        }
+        for name, step in runs.items():
+            if name in steps:
+                _timed(name, collected, step)
+    scaled = None
+    if with_scaling and "full_in_process" in collected:
+        middle = sorted(collected["full_in_process"], key=lambda r: r.seconds)[(reps - 1) // 2]
+        scaled = scaling(scale, seed, sources, scratch, middle)
     env["load_after"] = f"{os.getloadavg()[0]:.2f}"
     steps = {name: report.summarise(results) for name, results in collected.items()}
     return {
@@ -121,45 +206,12 @@ def benchmark(
         "legacy_rows_per_table": counts,
         "environment": env,
         "steps": steps,
-        "ratios": report.ratios(steps),
+        "stages": report.stage_medians(collected.get("full_in_process", [])),
+        "scaling": scaled,
+        "ratios": report.ratios(steps, rows, scaled),
         "runs": {name: [r.as_dict() for r in results] for name, results in collected.items()},
-        "notes": [
-            "rows/s: legacy rows of the whole source per second of the step's wall clock; "
-            "work rows/s: per second of the in-process clock around the job alone.",
-            "peak RSS: the largest sum over the process tree of the command (sampled every "
-            "50 ms); the PostgreSQL server's own processes are not included.",
-            "pgloader needs a cast for the SQL Server type uniqueidentifier to create its tables "
-            "at all; with its defaults otherwise it drops every batch holding a value its types "
-            "reject (rows column), so the all-text run is the like-for-like raw copy.",
-            "incremental: 1 % of all legacy rows changed in the busiest year (Antrag and "
-            "Verlauf), then one legacy_changes_sensor evaluation and the incremental_migration "
-            "job on the database the CLI run migrated.",
-        ],
+        "notes": report.NOTES,
     }
-
-
-def memory_scaling(scale: float, seed: int, sources: Path, scratch: Path) -> dict[str, object]:
-    """Peak memory of one full migration (CLI) at 0.25x, 1x and 4x ``scale``."""
-    env = environment()
-    measured = []
-    for factor in MEMORY_FACTORS:
-        size = scale * factor
-        source = source_path(sources, size, seed)
-        rows = sum(row_counts(source).values())
-        _log(f"memory: scale {size:g}, {rows:,} legacy rows")
-        result = full_cli_then_incremental(source, scratch, rows, 0, incremental=False)["full_cli"]
-        _log(f"scale {size:g}: {result.seconds:.1f} s, peak {result.peak_rss_mb:.0f} MiB")
-        measured.append(
-            {
-                "scale": size,
-                "legacy_rows": rows,
-                "seconds": result.seconds,
-                "peak_rss_mb": result.peak_rss_mb,
-                "ok": result.ok,
-            }
-        )
-    env["load_after"] = f"{os.getloadavg()[0]:.2f}"
-    return {"scale": scale, "seed": seed, "environment": env, "memory": measured}
 
 
 @click.command()
@@ -173,33 +225,44 @@ def memory_scaling(scale: float, seed: int, sources: Path, scratch: Path) -> dic
     show_default=True,
     help="where latest.json/.md (or memory.json/.md) go",
 )
-@click.option("--memory", is_flag=True, help="memory scaling at 0.25x, 1x, 4x the scale instead")
-def main(scale: float, reps: int, seed: int, out: Path, memory: bool) -> None:
-    """Benchmark the full migration against pgloader and the COPY floor, and the sync."""
+@click.option("--skip-scaling", is_flag=True, help="no runs at 0.25x and 4x the scale")
+@click.option("--memory", is_flag=True, help="only the scaling (0.25x, 1x, 4x), to memory.*")
+@click.option(
+    "--steps",
+    "only",
+    default=",".join(STEPS),
+    show_default=True,
+    help="comma-separated subset (full_cli includes the sensor tick and the incremental sync)",
+)
+def main(
+    scale: float, reps: int, seed: int, out: Path, skip_scaling: bool, memory: bool, only: str
+) -> None:
+    """Benchmark the full migration against its peers and floors, and the sync."""
     sources = RESULTS / "tmp"  # generated sources are kept for the next run (git ignores it)
     sources.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=sources, prefix="run_") as work:
-        path, text = _run(scale, reps, seed, out, memory, sources, Path(work))
+        if memory:
+            result: dict[str, object] = {
+                "scale": scale,
+                "seed": seed,
+                "environment": environment(),
+                "scaling": scaling(scale, seed, sources, Path(work)),
+            }
+            out.mkdir(parents=True, exist_ok=True)
+            path = out / "memory.json"
+            path.write_text(json.dumps(result, indent=2) + "\n")
+            text = report.scaling_markdown(result["scaling"]) + "\n"  # type: ignore[arg-type]
+            (out / "memory.md").write_text(text)
+        else:
+            chosen = [s.strip() for s in only.split(",") if s.strip()]
+            unknown = set(chosen) - set(STEPS)
+            if unknown:
+                raise click.BadParameter(f"unknown steps: {', '.join(sorted(unknown))}")
+            result = benchmark(scale, reps, seed, sources, Path(work), not skip_scaling, chosen)
+            path, _ = report.write(result, out)
+            text = report.markdown(result)
     click.echo(text, nl=False)
     _log(f"written: {path} (and .md)")
-
-
-def _run(
-    scale: float, reps: int, seed: int, out: Path, memory: bool, sources: Path, work: Path
-) -> tuple[Path, str]:
-    """Run the benchmark (or the memory scaling), write the results; return the file and text."""
-    if memory:
-        result = memory_scaling(scale, seed, sources, work)
-        path = out / "memory.json"
-        out.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(result, indent=2) + "\n")
-        text = report.memory_markdown(result["memory"]) + "\n"  # type: ignore[arg-type]
-        (out / "memory.md").write_text(text)
-    else:
-        result = benchmark(scale, reps, seed, sources, work)
-        path, _ = report.write(result, out)
-        text = report.markdown(result)
-    return path, text
 
 
 if __name__ == "__main__":

@@ -25,6 +25,8 @@ for g in "${groups[@]}"; do
       pkgs+=(postgresql-$v postgresql-client-$v postgresql-$v-postgis-3 postgresql-$v-postgis-3-scripts
              unixodbc unixodbc-dev tdsodbc freetds-bin sqlite3) ;;
     browser) pkgs+=(chromium fonts-dejavu-core) ;;
+    # the benchmark's other peers, sling (its wheel carries the binary) and dlt, are Python
+    # packages of the dev extra in docker/requirements.lock: nothing to install here for them
     bench) pkgs+=(pgloader time) ;;
     monitoring) pkgs+=(prometheus prometheus-postgres-exporter prometheus-alertmanager
                        prometheus-pushgateway) ;;
