@@ -77,6 +77,7 @@ def load_metadata(result: LoadResult) -> dict[str, Any]:
         "per_partition": table_value(per_partition),
         "quarantine_reasons": table_value(reasons.astype({"reason": object, "rows": "int64"})),
     }
+    metadata.update({f"seconds_{part}": round(s, 3) for part, s in sorted(result.parts.items())})
     if result.merged is not None:
         metadata.update(
             rows_inserted=result.merged.inserted,

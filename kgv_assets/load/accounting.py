@@ -10,15 +10,51 @@ from __future__ import annotations
 
 import resource
 import sys
-from collections import Counter
-from collections.abc import Iterable, Sequence
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, TypeVar
 
 import pandas as pd
 import psycopg
 
 Stage = Literal["staging", "target"]
+T = TypeVar("T")
+
+
+class StageTimer:
+    """Seconds a load spends per part: extract, validate, transform, write, indexes.
+
+    ``make bench`` reads them as ``seconds_<part>`` from the materialization metadata.
+    """
+
+    def __init__(self) -> None:
+        """No time yet."""
+        self.seconds: defaultdict[str, float] = defaultdict(float)
+
+    @contextmanager
+    def part(self, name: str) -> Iterator[None]:
+        """Count the time of the ``with`` block to ``name``."""
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] += time.perf_counter() - started
+
+    def iterate(self, name: str, items: Iterable[T]) -> Iterator[T]:
+        """``items``, the time spent producing each counted to ``name``."""
+        iterator = iter(items)
+        while True:
+            with self.part(name):
+                item = next(iterator, _END)
+            if item is _END:
+                return
+            yield item  # type: ignore[misc]  # not _END here
+
+
+_END = object()
 
 
 @dataclass(frozen=True)
@@ -93,6 +129,7 @@ class LoadResult:
         reasons: Rows quarantined by this load per reason.
         seconds: Wall-clock seconds of the load.
         merged: What the merge into the target did (target loads only).
+        parts: Seconds per part of the load (``StageTimer``).
     """
 
     source_table: str
@@ -102,6 +139,7 @@ class LoadResult:
     reasons: pd.Series
     seconds: float
     merged: MergeCounts | None = None
+    parts: dict[str, float] = field(default_factory=dict)
 
     @property
     def source_rows(self) -> int:

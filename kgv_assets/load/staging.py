@@ -28,7 +28,7 @@ from kgv_assets.layout import (
 from kgv_assets.legacy.catalogue import Table
 from kgv_assets.legacy.schemas import LEGACY_SCHEMAS
 from kgv_assets.load import accounting, quarantine
-from kgv_assets.load.accounting import LoadResult, Tally
+from kgv_assets.load.accounting import LoadResult, StageTimer, Tally
 from kgv_assets.load.writer import BulkLoad, is_empty
 from kgv_assets.resources.legacy_source import LegacySourceResource
 from kgv_assets.resources.postgres import CopyStream
@@ -102,6 +102,7 @@ def stage_table(
     started = time.perf_counter()
     keys = partition_keys if table.is_partitioned else None
     tally = Tally()
+    timer = StageTimer()
     schema = LEGACY_SCHEMAS[table.name]
     # Taken before the read: a change made during the read is seen by the next comparison.
     fingerprints = source.fingerprints(table)
@@ -116,23 +117,31 @@ def stage_table(
         )
         pending = quarantine.Pending(table, run_id)
         # One COPY for the whole load: PostgreSQL stores a chunk while the next is read.
-        with CopyStream(conn, STAGING, table.name, staging_columns(table)) as stream:
-            for chunk in source.read_hashed_chunks(table, keys):
+        stream = CopyStream(conn, STAGING, table.name, staging_columns(table))
+        with stream:
+            for chunk in timer.iterate("extract", source.read_hashed_chunks(table, keys)):
                 hashes = chunk[HASH_COLUMN]
-                reasons = failure_reasons(chunk[table.column_names], schema)
+                with timer.part("validate"):
+                    reasons = failure_reasons(chunk[table.column_names], schema)
                 bad = chunk.index.isin(reasons.index)
                 good = chunk[~bad].assign(**{RUN_COLUMN: run_id})
-                stream.write(good)
+                with timer.part("write"):
+                    stream.write(good)
                 partitions = chunk[PARTITION_COLUMN]
                 pending.add(chunk[bad], reasons, hashes, partitions=partitions, stage="legacy")
                 if pending.full:
-                    stream.interrupt(pending.write)
+                    with timer.part("write"):
+                        stream.interrupt(pending.write)
                 tally.add_read(partitions)
                 tally.add_loaded(partitions[~bad])
                 tally.add_quarantined(partitions[bad], reasons)
-        pending.write(conn)
+            with timer.part("write"):  # what PostgreSQL still has to store
+                stream.close()
+        with timer.part("write"):
+            pending.write(conn)
         if bulk is not None:
-            bulk.finish(conn)
+            with timer.part("indexes"):
+                bulk.finish(conn)
         # Statistics for the target load's ranking query (a fresh table has none).
         conn.execute(sql.SQL("ANALYZE {}").format(staged(table.name)))
         requested = (
@@ -145,6 +154,7 @@ def stage_table(
             tally.counts(requested),
             tally.reason_counts(),
             time.perf_counter() - started,
+            parts=dict(timer.seconds),
         )
         accounting.record(conn, result, run_id)
         record_fingerprints(conn, table.name, fingerprints, keys, run_id)

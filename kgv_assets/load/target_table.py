@@ -33,7 +33,7 @@ from kgv_assets.layout import (
 )
 from kgv_assets.legacy.catalogue import Table
 from kgv_assets.load import accounting, quarantine
-from kgv_assets.load.accounting import LoadResult, Tally
+from kgv_assets.load.accounting import LoadResult, StageTimer, Tally
 from kgv_assets.load.writer import MergeWriter
 from kgv_assets.sync import dependencies
 from kgv_assets.transform.tables.mapping import TableLoader
@@ -241,6 +241,7 @@ def load_target_table(
     keys = partition_keys if source.is_partitioned else None
     source_key = source.order_by if source.key_column is None else [source.key_column]
     tally = Tally()
+    timer = StageTimer()
     with conn.transaction():
         # The ranking query over the whole staging table: JIT compiling it took longer (about
         # 2 s) than running it, and its sorts belong in memory, not in temporary files.
@@ -255,11 +256,12 @@ def load_target_table(
         loader.prepare(conn)
         query, params = _staging_query(source, source_key, loader.lookups(), keys)
         with ExitStack() as stack:
-            chunks = (
-                stack.enter_context(_held(reader, query, params))
-                if reader is not None
-                else _read(conn, query, params)
-            )
+            with timer.part("extract"):  # a held cursor runs its query here
+                chunks = (
+                    stack.enter_context(_held(reader, query, params))
+                    if reader is not None
+                    else _read(conn, query, params)
+                )
             writer = stack.enter_context(
                 MergeWriter(
                     conn,
@@ -270,9 +272,11 @@ def load_target_table(
                 )
             )
             pending = quarantine.Pending(source, run_id)
-            for chunk in chunks:
-                converted = convert_chunk(chunk, loader, conn)
-                writer.add(converted.rows)
+            for chunk in timer.iterate("extract", chunks):
+                with timer.part("transform"):
+                    converted = convert_chunk(chunk, loader, conn)
+                with timer.part("write"):
+                    writer.add(converted.rows)
                 tally.add_loaded(converted.rows[TARGET_PARTITION])
                 for stage, reasons in converted.rejected.items():
                     bad = chunk.loc[reasons.index]
@@ -285,9 +289,13 @@ def load_target_table(
                     )
                     tally.add_quarantined(bad[PARTITION_COLUMN], reasons)
                 if pending.full or not writer.stream:
-                    writer.interrupt(pending.write)
-            writer.interrupt(pending.write)
-            merged = writer.merge(keys)
+                    with timer.part("write"):
+                        writer.interrupt(pending.write)
+            with timer.part("write"):
+                writer.interrupt(pending.write)
+                merged = writer.merge(keys)
+            timer.seconds["write"] -= writer.index_seconds
+            timer.seconds["indexes"] += writer.index_seconds
         if parents:
             dependencies.record(conn, mapping.target, parents, run_id)
         result = LoadResult(
@@ -298,6 +306,7 @@ def load_target_table(
             tally.reason_counts(),
             time.perf_counter() - started,
             merged,
+            dict(timer.seconds),
         )
         accounting.record(conn, result, run_id)
     return result
