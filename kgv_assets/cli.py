@@ -47,9 +47,7 @@ def _env(name: str) -> str:
 
 
 def _source() -> LegacySourceResource:
-    return LegacySourceResource(
-        url=_env("KGV_SOURCE_URL"), source_schema=os.environ.get("KGV_SOURCE_SCHEMA") or None
-    )
+    return LegacySourceResource(url=_env("KGV_SOURCE_URL"))
 
 
 @click.group()
