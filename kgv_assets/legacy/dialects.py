@@ -114,9 +114,7 @@ def major_version(product_version: str) -> int:
     """The major number of ``SERVERPROPERTY('ProductVersion')`` ('10.50.6000.34' → 10)."""
     found = re.match(r"\s*(\d+)\.", product_version or "")
     if not found:
-        raise UnsupportedServerError(
-            f"cannot read the SQL Server version from {product_version!r}"
-        )
+        raise UnsupportedServerError(f"cannot read the SQL Server version from {product_version!r}")
     return int(found.group(1))
 
 

@@ -31,8 +31,8 @@ duplicated pair of rows, or two rows swapping contents, is invisible. HASHBYTES 
 SHA-256 per row on the server (about a second per million rows) and is worth it.
 
 Fingerprints are only ever compared with fingerprints of the same strategy (each hashes a
-different byte form; ``Fingerprint.strategy``), and they are a change *detector*: the weekly content validation
-compares the loaded rows themselves and catches what a collision could hide.
+different byte form; ``Fingerprint.strategy``), and they are a change *detector*: the weekly
+content validation compares the loaded rows themselves and catches what a collision could hide.
 """
 
 from __future__ import annotations
@@ -208,9 +208,7 @@ def client_row_hash(values: Sequence[object]) -> int:
     return _INT64.unpack(digest[:8])[0]
 
 
-def client_fingerprints(
-    rows: Iterable[Sequence[object]], strategy: str
-) -> dict[str, Fingerprint]:
+def client_fingerprints(rows: Iterable[Sequence[object]], strategy: str) -> dict[str, Fingerprint]:
     """Fingerprints of streamed rows (the values, then the partition key), per partition.
 
     The aggregate is the servers' (``SUM`` of the signed high and low 32-bit halves).

@@ -161,9 +161,7 @@ def encode_cursor(fingerprints: Fingerprints, tick: int) -> str:
         "v": CURSOR_VERSION,
         "tick": tick,
         "fp": {t: {k: f.as_list() for k, f in sorted(p.items())} for t, p in fingerprints.items()},
-        "st": {
-            t: next(iter(p.values())).strategy for t, p in sorted(fingerprints.items()) if p
-        },
+        "st": {t: next(iter(p.values())).strategy for t, p in sorted(fingerprints.items()) if p},
     }
     return json.dumps(body, separators=(",", ":"), sort_keys=True)
 
