@@ -28,7 +28,6 @@ from pathlib import Path
 
 import dagster as dg
 import psycopg
-import sqlalchemy as sa
 from psycopg.conninfo import conninfo_to_dict
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
@@ -110,7 +109,8 @@ def _source_url(url: str) -> URL:
 
 def _connect_error(err: DBAPIError, url: URL, raw: str) -> PreflightError:
     """The one line for a failed connection to the source."""
-    text = scrub(str(err.orig), raw)
+    args = getattr(err.orig, "args", None)
+    text = scrub(str(args[-1]) if args else str(err.orig), raw)
     where = f"{url.host or 'localhost'}:{url.port or 1433}"
     driver = url.query.get("driver")
     if "Can't open lib" in text or "IM002" in text or "Data source name not found" in text:
@@ -131,34 +131,11 @@ def _connect_error(err: DBAPIError, url: URL, raw: str) -> PreflightError:
     return PreflightError(f"KGV_SOURCE_URL ({mask_password(raw)}): cannot connect: {text}")
 
 
-def _source_columns(conn: sa.Connection, backend: str, schema: str | None) -> dict[str, set[str]]:
-    """Per legacy table the source has, its column names (SQLite or INFORMATION_SCHEMA)."""
-    found: dict[str, set[str]] = {}
-    for t in TABLES:
-        if backend == "sqlite":
-            rows = conn.exec_driver_sql(f'PRAGMA table_info("{t.name}")').all()
-            names = {str(r[1]) for r in rows}
-        else:
-            rows = conn.execute(
-                sa.text(
-                    "SELECT COLUMN_NAME FROM INFORMATION_SCHEMA.COLUMNS"
-                    " WHERE TABLE_SCHEMA = :schema AND TABLE_NAME = :table"
-                ),
-                {"schema": schema or "dbo", "table": t.name},
-            ).all()
-            names = {str(r[0]) for r in rows}
-        if names:
-            found[t.name] = names
-    return found
-
-
 def check_source(source: LegacySourceResource, findings: Findings) -> None:
     """Checks 1-3 (see the module docstring); raises PreflightError with the first failure."""
     url = _source_url(source.url)
-    backend = url.get_backend_name()
     try:
-        with source.engine.connect() as conn:
-            columns = _source_columns(conn, backend, source.schema_name)
+        columns = source.source_columns()
         findings.facts.append(f"source: {source.url_for_people}, {source.server_description}")
     except DBAPIError as err:
         raise _connect_error(err, url, source.url) from None

@@ -24,7 +24,15 @@ from sqlalchemy.engine import Engine, make_url
 
 from kgv_assets.layout import HASH_COLUMN, PARTITION_COLUMN
 from kgv_assets.legacy.catalogue import TABLES, Table
-from kgv_assets.legacy.dialects import SQLITE, STRATEGIES, Strategy, detect_mssql
+from kgv_assets.legacy.dialects import (
+    COMPATIBILITY_QUERY,
+    COMPATIBILITY_QUERY_2000,
+    SQLITE,
+    STRATEGIES,
+    VERSION_QUERY,
+    Strategy,
+    detect_mssql,
+)
 from kgv_assets.legacy.extract import count_rows_by_partition, select_rows
 from kgv_assets.legacy.fingerprint import (
     Fingerprint,
@@ -34,6 +42,11 @@ from kgv_assets.legacy.fingerprint import (
 )
 from kgv_assets.resources.batches import sqlite_batches
 from kgv_assets.transform.hashing import row_hash
+
+COLUMNS_QUERY = (
+    "SELECT TABLE_NAME, COLUMN_NAME FROM INFORMATION_SCHEMA.COLUMNS WHERE TABLE_SCHEMA = :schema"
+)
+"""The columns of every table of the legacy schema (INFORMATION_SCHEMA: SQL Server 2000+)."""
 
 
 def _read_only(dbapi_conn: Any, _record: Any) -> None:
@@ -166,6 +179,21 @@ class LegacySourceResource(dg.ConfigurableResource):
             hashed = chunk.assign(**{HASH_COLUMN: row_hash(chunk, table.column_names)})
             yield pl.from_pandas(hashed).cast({c: pl.String for c in table.column_names})
 
+    def source_columns(self) -> dict[str, set[str]]:
+        """Per table of the source's legacy schema, its column names (for the drift check)."""
+        found: dict[str, set[str]] = {}
+        with self.engine.connect() as conn:
+            if self.backend == "sqlite":
+                for t in TABLES:
+                    rows = conn.exec_driver_sql(f'PRAGMA table_info("{t.name}")').all()
+                    if rows:
+                        found[t.name] = {str(r[1]) for r in rows}
+                return found
+            rows = conn.execute(sa.text(COLUMNS_QUERY), {"schema": self.schema_name}).all()
+        for table_name, column in rows:
+            found.setdefault(str(table_name), set()).add(str(column))
+        return found
+
     def partition_keys(self) -> set[str]:
         """Every partition key that occurs in any partitioned legacy table."""
         return {k for t in TABLES if t.is_partitioned for k in self.partition_counts(t)}
@@ -204,3 +232,25 @@ class LegacySourceResource(dg.ConfigurableResource):
             fingerprints = client_fingerprints(rows(), strategy.name)
             result.close()
         return fingerprints
+
+
+def source_statements(strategy: Strategy, schema: str = "dbo") -> dict[str, sa.ClauseElement | str]:
+    """Every statement this resource can send to a SQL Server of ``strategy``, by name.
+
+    What the version matrix test (``kgv_assets_tests/legacy/test_dialects.py``) compiles and
+    checks against each version's functions: a new statement belongs here.
+    """
+    out: dict[str, sa.ClauseElement | str] = {
+        "version": VERSION_QUERY,
+        "compatibility_level": COMPATIBILITY_QUERY
+        if strategy.min_major >= 9
+        else COMPATIBILITY_QUERY_2000,
+        "columns": sa.text(COLUMNS_QUERY).bindparams(schema=schema),
+    }
+    for t in TABLES:
+        out[f"{t.name}: rows"] = select_rows(t, schema)
+        out[f"{t.name}: rows of partitions"] = select_rows(t, schema, ["2019", "undated"])
+        out[f"{t.name}: counts"] = count_rows_by_partition(t, schema)
+        if strategy.server_side:
+            out[f"{t.name}: fingerprints"] = fingerprint_query(t, schema, strategy)
+    return out
