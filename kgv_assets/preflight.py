@@ -88,9 +88,9 @@ def _source_url(url: str) -> URL:
     try:
         parsed = make_url(url)
     except ArgumentError as err:
-        raise PreflightError(
-            f"KGV_SOURCE_URL is not a valid SQLAlchemy URL ({mask_password(url)}): "
-            "expected mssql+pyodbc://user:password@host:1433/KGV?driver=... or sqlite:///file"
+        raise PreflightError(  # not echoed: an unparsable URL may hold a password anywhere
+            "KGV_SOURCE_URL is not a valid SQLAlchemy URL: expected "
+            "mssql+pyodbc://user:password@host:1433/KGV?driver=... or sqlite:///file"
         ) from err
     if parsed.get_backend_name() not in SUPPORTED_BACKENDS:
         raise PreflightError(
@@ -165,12 +165,11 @@ def check_source(source: LegacySourceResource, findings: Findings) -> None:
 
 def check_target(url: str, findings: Findings) -> None:
     """Checks 4-5 (see the module docstring); raises PreflightError with the first failure."""
-    masked = mask_password(url)
     try:
         info = conninfo_to_dict(url)
-    except psycopg.ProgrammingError as err:
-        raise PreflightError(
-            f"KGV_PG_URL is not a valid libpq URL ({masked}): {scrub(str(err), url)}"
+    except psycopg.ProgrammingError:
+        raise PreflightError(  # not echoed, nor libpq's message quoting it: it may hold a password
+            "KGV_PG_URL is not a valid libpq URL: expected postgresql://user:password@host:5432/db"
         ) from None
     where = f"{info.get('host', 'localhost')}:{info.get('port', 5432)}/{info.get('dbname', '')}"
     try:
