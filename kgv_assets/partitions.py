@@ -134,7 +134,7 @@ def run_partition_keys(context: dg.AssetExecutionContext) -> list[str] | None:
     the source decides which years exist, and ``record_all_partitions`` registers them.
     """
     if context.has_partition_key or context.has_partition_key_range:
-        return context.partition_keys
+        return list(context.partition_keys)
     return None
 
 

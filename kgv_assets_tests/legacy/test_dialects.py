@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -168,11 +169,11 @@ class TsqlEvaluator:
     ``hashed`` records every ``HASHBYTES`` input, so tests see what the server would hash.
     """
 
-    def __init__(self, row: dict[str, str | None]) -> None:
+    def __init__(self, row: Mapping[str, str | None]) -> None:
         self.row = row
         self.hashed: list[bytes] = []
 
-    def __call__(self, node: exp.Expression) -> Any:
+    def __call__(self, node: Any) -> Any:
         if isinstance(node, (exp.Paren, exp.Alias)):
             return self(node.this)
         if isinstance(node, exp.Column):
@@ -223,7 +224,7 @@ class TsqlEvaluator:
         raise NotImplementedError(f"{type(node).__name__}: {node.sql('tsql')}")
 
 
-def _row_hash_expression(t: Table, strategy, budget: int | None = None) -> exp.Expression:
+def _row_hash_expression(t: Table, strategy, budget: int | None = None) -> Any:
     tree = sqlglot.parse_one(tsql(fingerprint_query(t, "dbo", strategy, budget)), read="tsql")
     for select in tree.find_all(exp.Select):
         for e in select.expressions:
@@ -232,7 +233,7 @@ def _row_hash_expression(t: Table, strategy, budget: int | None = None) -> exp.E
     raise AssertionError("no _row_hash")
 
 
-def _evaluate(t: Table, strategy, row: dict[str, str | None], budget: int | None = None):
+def _evaluate(t: Table, strategy, row: Mapping[str, str | None], budget: int | None = None):
     evaluator = TsqlEvaluator(row)
     digest = evaluator(_row_hash_expression(t, strategy, budget))
     return digest, evaluator.hashed
