@@ -60,10 +60,11 @@ def _run(command: str, env: dict[str, str]) -> subprocess.CompletedProcess:
 
 
 def _staged_per_partition(url: str, name: str) -> dict[str, int]:
+    """Legacy rows per partition as the last staging loads recorded them (empty ones left out)."""
     with psycopg.connect(url) as conn:
         rows = conn.execute(
             "SELECT partition, source_rows FROM migration.reconciliation"
-            " WHERE source_table = %s AND stage = 'staging'",
+            " WHERE source_table = %s AND stage = 'staging' AND source_rows > 0",
             (name,),
         ).fetchall()
     return dict(rows)
