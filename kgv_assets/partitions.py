@@ -15,7 +15,6 @@ appears later needs no code change.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 import dagster as dg
@@ -124,36 +123,6 @@ PARTITION_TAG = "dagster/partition"
 def has_partition_tags(tags: dict[str, str] | Any) -> bool:
     """Whether run ``tags`` select a partition or a partition range."""
     return PARTITION_TAG in tags or (RANGE_START_TAG in tags and RANGE_END_TAG in tags)
-
-
-def run_partition_keys(context: dg.AssetExecutionContext) -> list[str] | None:
-    """The partitions a run of a partitioned asset covers; None: every partition.
-
-    A run without partition tags (``dagster job execute -j full_migration``, ``dg launch --job
-    full_migration``, the UI's launchpad without a partition) is allowed to mean "all of it":
-    the source decides which years exist, and ``record_all_partitions`` registers them.
-    """
-    if context.has_partition_key or context.has_partition_key_range:
-        return list(context.partition_keys)
-    return None
-
-
-def record_all_partitions(
-    context: dg.AssetExecutionContext, keys: Iterable[str], metadata: dict[str, Any]
-) -> None:
-    """After a run without partition tags loaded every partition: register and record them.
-
-    Years not known yet are registered, and each loaded partition gets a materialization of
-    its own (besides the run's one), so the UI's partition status shows what was loaded.
-    """
-    loaded = sort_partition_keys(list(keys))
-    new = register_partition_keys(context.instance, set(loaded))
-    if new:
-        context.log.info("registered new partitions: %s", ", ".join(new))
-    for key in loaded:
-        context.log_event(
-            dg.AssetMaterialization(asset_key=context.asset_key, partition=key, metadata=metadata)
-        )
 
 
 def all_partitions_tags(instance: dg.DagsterInstance) -> dict[str, str]:

@@ -12,7 +12,7 @@ from kgv_assets.load.staging import stage_table
 from kgv_assets.metadata import materialized
 from kgv_assets.observability.metrics import push_load_metrics
 from kgv_assets.observability.retries import LOAD_RETRY, transient_errors_only
-from kgv_assets.partitions import legacy_year, record_all_partitions, run_partition_keys
+from kgv_assets.partitions import legacy_year
 from kgv_assets.resources.legacy_source import LegacySourceResource
 from kgv_assets.resources.postgres import PostgresResource
 from kgv_assets.validation.columns import live_column_schema
@@ -60,13 +60,11 @@ def legacy_asset(table: Table) -> dg.AssetsDefinition:
         legacy_source: LegacySourceResource,
         postgres: PostgresResource,
     ) -> dg.MaterializeResult:
-        keys = run_partition_keys(context) if table.is_partitioned else None
+        keys = context.partition_keys if table.is_partitioned else None
         with postgres.connection() as conn:
             result = stage_table(legacy_source, conn, table, keys, context.run.run_id)
             columns = live_column_schema(conn, STAGING, table.name, _column_schema(table))
             push_load_metrics(conn, table.name, "staging", context.run.run_id)
-        if table.is_partitioned and keys is None:  # a run without partition tags: all years
-            record_all_partitions(context, result.counts, {"run": context.run.run_id})
         return materialized(context, result, columns)
 
     return _legacy
