@@ -35,10 +35,9 @@ $(DEMO_DB): $(STAMP)
 	mkdir -p .demo
 	$(ENV) kgv demo-data --scale $(SCALE) --seed $(SEED) --out $@
 
-demo: $(STAMP) $(DEMO_DB) ## generate the demo source and run the full migration with `dagster job execute`
-	$(ENV) kgv partitions sync
-	$(ENV) bash -c 'dagster job execute -m kgv_assets.definitions -j full_migration \
-	    --tags "$$(kgv partitions range-tags)"'
+demo: $(STAMP) $(DEMO_DB) ## generate the demo source and run the full migration with `dg launch`
+	$(ENV) kgv preflight
+	$(ENV) dg launch --job full_migration
 	$(ENV) kgv summary
 
 test: $(STAMP) ## run the whole test suite (installs what the tests need)

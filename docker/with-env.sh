@@ -11,4 +11,5 @@ export DAGSTER_HOME="${DAGSTER_HOME:-$root/.dagster_home}"
 mkdir -p "$DAGSTER_HOME"
 [ -e "$DAGSTER_HOME/dagster.yaml" ] || ln -s "$root/dagster.yaml" "$DAGSTER_HOME/dagster.yaml"
 export PATH="$root/.venv/bin:$PATH"
+export VIRTUAL_ENV="$root/.venv"   # the project's venv is the active one (dg checks this)
 exec "$@"

@@ -16,6 +16,7 @@ import dagster as dg
 import psycopg
 
 from kgv_assets.backup.cli import backup, rollback_command
+from kgv_assets.cli_preflight import checked, preflight_command
 from kgv_assets.legacy.demo_data import generate
 from kgv_assets.partitions import (
     LEGACY_YEAR,
@@ -47,9 +48,7 @@ def _env(name: str) -> str:
 
 
 def _source() -> LegacySourceResource:
-    return LegacySourceResource(
-        url=_env("KGV_SOURCE_URL"), source_schema=os.environ.get("KGV_SOURCE_SCHEMA") or None
-    )
+    return LegacySourceResource(url=_env("KGV_SOURCE_URL"))
 
 
 @click.group()
@@ -148,6 +147,7 @@ def _finish(result: dg.ExecuteInProcessResult) -> None:
 @migrate.command("full")
 def migrate_full_command() -> None:
     """Register the source's partitions, then full_migration over all of them (one run)."""
+    checked()  # issue 13: one line and exit 1 before anything is written
     _finish(migrate_full(dg.DagsterInstance.get(), _source()))
 
 
@@ -172,3 +172,6 @@ def mapping_command() -> None:
 # Recoverability (issue 14): `kgv backup ...` and `kgv migrate rollback`.
 main.add_command(backup)
 migrate.add_command(rollback_command)
+
+# Issue 13: `kgv preflight`, the checks every full_migration runs first.
+main.add_command(preflight_command)

@@ -117,6 +117,14 @@ def register_partition_keys(instance: dg.DagsterInstance, keys: set[str]) -> lis
     return new
 
 
+PARTITION_TAG = "dagster/partition"
+
+
+def has_partition_tags(tags: dict[str, str] | Any) -> bool:
+    """Whether run ``tags`` select a partition or a partition range."""
+    return PARTITION_TAG in tags or (RANGE_START_TAG in tags and RANGE_END_TAG in tags)
+
+
 def all_partitions_tags(instance: dg.DagsterInstance) -> dict[str, str]:
     """Run tags selecting every registered partition: one run migrates whole tables."""
     keys = instance.get_dynamic_partitions(LEGACY_YEAR)

@@ -10,7 +10,9 @@ each prefixed with its length (``<bytes>:<text>``, a NULL as the bare ``:``), so
 injective: a value moving to the neighbouring column, a NULL becoming an empty string or a
 trailing space all change it.
 
-- SQL Server: ``HASHBYTES('SHA2_256', CONCAT(...))``; its first 8 bytes are the row hash.
+- SQL Server: ``HASHBYTES`` over the encoded row, as the server's version allows
+  (``kgv_assets.legacy.dialects``: SHA-256 from 2012, SHA-1 in pieces of at most 8,000 bytes on
+  2005/2008, hashed by the client on 2000); its first 8 bytes are the row hash.
 - SQLite: the deterministic function ``kgv_row_hash`` registered on every connection of the
   source (``register_sqlite_functions``): BLAKE2b over the stored bytes of the row.
 
@@ -28,9 +30,9 @@ is invisible under a case-insensitive collation), and the XOR of CHECKSUM_AGG ca
 duplicated pair of rows, or two rows swapping contents, is invisible. HASHBYTES costs one
 SHA-256 per row on the server (about a second per million rows) and is worth it.
 
-Fingerprints are only ever compared with fingerprints of the same source (the two dialects hash
-different byte forms), and they are a change *detector*: the weekly content validation
-compares the loaded rows themselves and catches what a collision could hide.
+Fingerprints are only ever compared with fingerprints of the same strategy (each hashes a
+different byte form; ``Fingerprint.strategy``), and they are a change *detector*: the weekly
+content validation compares the loaded rows themselves and catches what a collision could hide.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from __future__ import annotations
 import hashlib
 import marshal
 import struct
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,30 +51,38 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from kgv_assets.layout import PARTITION_COLUMN
 from kgv_assets.legacy.catalogue import Table
+from kgv_assets.legacy.dialects import MSSQL_2016, Strategy, client_field, row_hash_sql
 from kgv_assets.legacy.extract import canonical_text, partition_key_of, source_table
 
 ROW_HASH_FUNCTION = "kgv_row_hash"
 _HASH = "_row_hash"
 _INT64 = struct.Struct(">q")
+_INT32 = struct.Struct(">i")
+_UINT32 = struct.Struct(">I")
 
 
 @dataclass(frozen=True)
 class Fingerprint:
-    """One partition's fingerprint: its row count and the two checksum halves."""
+    """One partition's fingerprint: its row count, the two checksum halves, and its strategy.
+
+    Two fingerprints of different strategies are never equal (they hash different bytes).
+    """
 
     rows: int
     high: int
     low: int
+    strategy: str | None = None
+    """``kgv_assets.legacy.dialects.Strategy.name``; None: recorded before strategies were."""
 
     def as_list(self) -> list[int]:
         """The compact JSON form ``[rows, high, low]``."""
         return [self.rows, self.high, self.low]
 
     @classmethod
-    def from_list(cls, values: list[int]) -> Fingerprint:
+    def from_list(cls, values: list[int], strategy: str | None = None) -> Fingerprint:
         """Inverse of ``as_list``."""
         rows, high, low = values
-        return cls(int(rows), int(high), int(low))
+        return cls(int(rows), int(high), int(low), strategy)
 
 
 def row_hash_bytes(*values: bytes | None) -> int:
@@ -96,7 +107,16 @@ class _RowHash(FunctionElement[Any]):
     """The hash of a row over its canonical column texts (see the module docstring)."""
 
     type = sa.LargeBinary()
-    inherit_cache = True
+    # The strategy and the table are attributes, not clauses: never share a compiled form.
+    inherit_cache = False
+
+    def __init__(
+        self, table: Table, strategy: Strategy, budget: int | None, *texts: ColumnElement[Any]
+    ) -> None:
+        self.table = table
+        self.strategy = strategy
+        self.budget = budget
+        super().__init__(*texts)
 
 
 class _HashHalf(FunctionElement[Any]):
@@ -127,11 +147,8 @@ def _row_hash_sqlite(element: _RowHash, compiler: Any, **kw: Any) -> str:
 
 @compiles(_RowHash, "mssql")
 def _row_hash_mssql(element: _RowHash, compiler: Any, **kw: Any) -> str:
-    parts = []
-    for text in element.clauses:
-        value = compiler.process(text, **kw)
-        parts.append(f"DATALENGTH({value}), ':', {value}")
-    return f"HASHBYTES('SHA2_256', CONCAT({', '.join(parts)}))"
+    values = [compiler.process(text, **kw) for text in element.clauses]
+    return row_hash_sql(element.strategy, list(element.table.columns), values, element.budget)
 
 
 @compiles(_HashHalf, "sqlite")
@@ -147,19 +164,26 @@ def _half_mssql(element: _HashHalf, compiler: Any, **kw: Any) -> str:
     return f"CAST(CAST(SUBSTRING({value}, {start}, 4) AS INT) AS BIGINT)"
 
 
-def fingerprint_query(table: Table, schema: str | None = None) -> sa.Select[Any]:
+def fingerprint_query(
+    table: Table,
+    schema: str | None = None,
+    strategy: Strategy = MSSQL_2016,
+    budget: int | None = None,
+) -> sa.Select[Any]:
     """One aggregate query: per ``_partition``, ``row_count``, ``checksum_high/_low``.
 
     Args:
         table: The legacy table.
         schema: The source schema (``dbo`` on SQL Server; None for SQLite).
+        strategy: The server's strategy (``kgv_assets.legacy.dialects``; SQLite ignores it).
+        budget: Bytes per hashed piece, default the strategy's limit (tests pass smaller ones).
     """
     src = source_table(table, schema)
     texts = [canonical_text(src.c[c.name], c.kind) for c in table.columns]
     per_row = (
         sa.select(
             partition_key_of(table, src).label(PARTITION_COLUMN),
-            _RowHash(*texts).label(_HASH),
+            _RowHash(table, strategy, budget, *texts).label(_HASH),
         )
         .select_from(src)
         .subquery("fingerprinted")
@@ -172,3 +196,28 @@ def fingerprint_query(table: Table, schema: str | None = None) -> sa.Select[Any]
         sa.func.sum(_HashHalf(row_hash, 1)).label("checksum_high"),
         sa.func.sum(_HashHalf(row_hash, 2)).label("checksum_low"),
     ).group_by(key)
+
+
+def client_row_hash(values: Sequence[object]) -> int:
+    """The signed 64-bit row hash of the client-side strategy (SQL Server 2000).
+
+    SHA-256 over the same field encoding the T-SQL strategies hash (``dialects.client_field``);
+    the first 8 bytes, as the server-side strategies take them.
+    """
+    digest = hashlib.sha256(b"".join(client_field(v) for v in values)).digest()
+    return _INT64.unpack(digest[:8])[0]
+
+
+def client_fingerprints(rows: Iterable[Sequence[object]], strategy: str) -> dict[str, Fingerprint]:
+    """Fingerprints of streamed rows (the values, then the partition key), per partition.
+
+    The aggregate is the servers' (``SUM`` of the signed high and low 32-bit halves).
+    """
+    sums: dict[str, list[int]] = {}
+    for row in rows:
+        row_hash = client_row_hash(row[:-1])
+        counts = sums.setdefault(str(row[-1]), [0, 0, 0])
+        counts[0] += 1
+        counts[1] += row_hash >> 32
+        counts[2] += _INT32.unpack(_UINT32.pack(row_hash & 0xFFFFFFFF))[0]
+    return {k: Fingerprint(n, hi, lo, strategy) for k, (n, hi, lo) in sums.items()}

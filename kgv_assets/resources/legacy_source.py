@@ -1,8 +1,12 @@
 """The legacy-source resource: reads the legacy tables through SQLAlchemy, never writes.
 
 Production: ``mssql+pyodbc://user:pass@host/KGV?driver=ODBC+Driver+18+for+SQL+Server`` (or
-FreeTDS: ``driver=FreeTDS&TDS_Version=7.4``) with schema ``dbo``. Demo and tests: any SQLite
-file with the legacy table and column names, ``sqlite:///path/to/kgv.sqlite``.
+FreeTDS: ``driver=FreeTDS&TDS_Version=7.2`` for SQL Server 2005, 7.3 for 2008, 7.4 for 2012+)
+with schema ``dbo`` (the default for ``mssql`` URLs). Demo and tests: any SQLite file with the
+legacy table and column names, ``sqlite:///path/to/kgv.sqlite`` (no schema).
+
+The server's version is asked once, on the first use of the engine, and decides the T-SQL of
+the fingerprints (``kgv_assets.legacy.dialects``).
 """
 
 from __future__ import annotations
@@ -20,10 +24,29 @@ from sqlalchemy.engine import Engine, make_url
 
 from kgv_assets.layout import HASH_COLUMN, PARTITION_COLUMN
 from kgv_assets.legacy.catalogue import TABLES, Table
+from kgv_assets.legacy.dialects import (
+    COMPATIBILITY_QUERY,
+    COMPATIBILITY_QUERY_2000,
+    SQLITE,
+    STRATEGIES,
+    VERSION_QUERY,
+    Strategy,
+    detect_mssql,
+)
 from kgv_assets.legacy.extract import count_rows_by_partition, select_rows
-from kgv_assets.legacy.fingerprint import Fingerprint, fingerprint_query, register_sqlite_functions
+from kgv_assets.legacy.fingerprint import (
+    Fingerprint,
+    client_fingerprints,
+    fingerprint_query,
+    register_sqlite_functions,
+)
 from kgv_assets.resources.batches import sqlite_batches
 from kgv_assets.transform.hashing import row_hash
+
+COLUMNS_QUERY = (
+    "SELECT TABLE_NAME, COLUMN_NAME FROM INFORMATION_SCHEMA.COLUMNS WHERE TABLE_SCHEMA = :schema"
+)
+"""The columns of every table of the legacy schema (INFORMATION_SCHEMA: SQL Server 2000+)."""
 
 
 def _read_only(dbapi_conn: Any, _record: Any) -> None:
@@ -41,10 +64,23 @@ class LegacySourceResource(dg.ConfigurableResource):
 
     url: str = Field(description="SQLAlchemy URL of the legacy database (KGV_SOURCE_URL)")
     source_schema: str | None = Field(
-        default=None, description="Schema of the legacy tables, 'dbo' on SQL Server"
+        default=None,
+        description=(
+            "Schema of the legacy tables; unset: KGV_SOURCE_SCHEMA if set, else 'dbo' for "
+            "SQL Server and none for SQLite"
+        ),
+    )
+    fingerprint_strategy: str | None = Field(
+        default=None,
+        description=(
+            "Force a fingerprint strategy by name (kgv_assets.legacy.dialects); unset: chosen "
+            "from the server's version"
+        ),
     )
     chunk_rows: int = Field(default=100_000, description="Rows per chunk while streaming")
     _engine: Engine | None = PrivateAttr(default=None)
+    _strategy: Strategy | None = PrivateAttr(default=None)
+    _server: str | None = PrivateAttr(default=None)
 
     @property
     def engine(self) -> Engine:
@@ -59,9 +95,42 @@ class LegacySourceResource(dg.ConfigurableResource):
         return self._engine
 
     @property
+    def backend(self) -> str:
+        """``sqlite`` or ``mssql`` (SQLAlchemy's backend name of the URL)."""
+        return make_url(self.url).get_backend_name()
+
+    @property
     def schema_name(self) -> str | None:
-        """The legacy schema, None where the source has none (SQLite)."""
-        return self.source_schema or None
+        """The legacy schema: configured, else KGV_SOURCE_SCHEMA, else by backend.
+
+        KGV_SOURCE_SCHEMA is optional (read when a run uses the source, never at import):
+        unset or empty means ``dbo`` on SQL Server and no schema on SQLite.
+        """
+        configured = self.source_schema or dg.EnvVar("KGV_SOURCE_SCHEMA").get_value()
+        if configured:
+            return configured
+        return "dbo" if self.backend == "mssql" else None
+
+    @property
+    def strategy(self) -> Strategy:
+        """The fingerprint strategy of this source (the server is asked once)."""
+        if self._strategy is None:
+            if self.fingerprint_strategy:
+                self._strategy = STRATEGIES[self.fingerprint_strategy]
+            elif self.backend == "sqlite":
+                self._strategy = SQLITE
+            else:
+                with self.engine.connect() as conn:
+                    strategy, version, level = detect_mssql(conn)
+                self._strategy = strategy
+                self._server = f"SQL Server {version}, compatibility level {level}"
+        return self._strategy
+
+    @property
+    def server_description(self) -> str:
+        """The server's version and the strategy it runs, for logs (no credentials)."""
+        strategy = self.strategy
+        return f"{self._server or strategy.family}: fingerprints {strategy.name}"
 
     @property
     def url_for_people(self) -> str:
@@ -133,6 +202,21 @@ class LegacySourceResource(dg.ConfigurableResource):
             hashed = chunk.assign(**{HASH_COLUMN: row_hash(chunk, table.column_names)})
             yield pl.from_pandas(hashed).cast({c: pl.String for c in table.column_names})
 
+    def source_columns(self) -> dict[str, set[str]]:
+        """Per table of the source's legacy schema, its column names (for the drift check)."""
+        found: dict[str, set[str]] = {}
+        with self.engine.connect() as conn:
+            if self.backend == "sqlite":
+                for t in TABLES:
+                    rows = conn.exec_driver_sql(f'PRAGMA table_info("{t.name}")').all()
+                    if rows:
+                        found[t.name] = {str(r[1]) for r in rows}
+                return found
+            rows = conn.execute(sa.text(COLUMNS_QUERY), {"schema": self.schema_name}).all()
+        for table_name, column in rows:
+            found.setdefault(str(table_name), set()).add(str(column))
+        return found
+
     def partition_keys(self) -> set[str]:
         """Every partition key that occurs in any partitioned legacy table."""
         return {k for t in TABLES if t.is_partitioned for k in self.partition_counts(t)}
@@ -145,6 +229,51 @@ class LegacySourceResource(dg.ConfigurableResource):
 
     def fingerprints(self, table: Table) -> dict[str, Fingerprint]:
         """Row count and content checksum per partition key, computed by the source database."""
+        strategy = self.strategy
+        if not strategy.server_side:
+            return self._client_fingerprints(table, strategy)
+        query = fingerprint_query(table, self.schema_name, strategy)
         with self.engine.connect() as conn:
-            rows = conn.execute(fingerprint_query(table, self.schema_name)).all()
-        return {str(key): Fingerprint(int(n), int(hi), int(lo)) for key, n, hi, lo in rows}
+            rows = conn.execute(query).all()
+        return {
+            str(key): Fingerprint(int(n), int(hi), int(lo), strategy.name)
+            for key, n, hi, lo in rows
+        }
+
+    def _client_fingerprints(self, table: Table, strategy: Strategy) -> dict[str, Fingerprint]:
+        """A server without HASHBYTES (SQL Server 2000): stream the rows, hash them here."""
+        stmt = select_rows(table, self.schema_name)
+        with self.engine.connect() as conn:
+            result = conn.execute(stmt)
+            cursor = result.cursor
+            assert cursor is not None, "a SELECT has a cursor"
+
+            def rows() -> Iterator[Any]:
+                while chunk := cursor.fetchmany(self.chunk_rows):
+                    yield from chunk
+
+            fingerprints = client_fingerprints(rows(), strategy.name)
+            result.close()
+        return fingerprints
+
+
+def source_statements(strategy: Strategy, schema: str = "dbo") -> dict[str, sa.ClauseElement | str]:
+    """Every statement this resource can send to a SQL Server of ``strategy``, by name.
+
+    What the version matrix test (``kgv_assets_tests/legacy/test_dialects.py``) compiles and
+    checks against each version's functions: a new statement belongs here.
+    """
+    out: dict[str, sa.ClauseElement | str] = {
+        "version": VERSION_QUERY,
+        "compatibility_level": COMPATIBILITY_QUERY
+        if strategy.min_major >= 9
+        else COMPATIBILITY_QUERY_2000,
+        "columns": sa.text(COLUMNS_QUERY).bindparams(schema=schema),
+    }
+    for t in TABLES:
+        out[f"{t.name}: rows"] = select_rows(t, schema)
+        out[f"{t.name}: rows of partitions"] = select_rows(t, schema, ["2019", "undated"])
+        out[f"{t.name}: counts"] = count_rows_by_partition(t, schema)
+        if strategy.server_side:
+            out[f"{t.name}: fingerprints"] = fingerprint_query(t, schema, strategy)
+    return out

@@ -7,6 +7,12 @@ the count differs, and a content change with the same count waits for the partit
 load or the weekly validation. A table never loaded at all is left to ``full_migration``
 (initial loads are not the sync's job).
 
+Fingerprints of different strategies (``kgv_assets.legacy.dialects``: the server was upgraded,
+or the baseline was recorded before strategies were) are never compared: such a partition is
+compared by its row count, as above, and when the count agrees it is *re-baselined* — its
+recorded fingerprint replaced by the current one, nothing reloaded — instead of every
+partition of every table reloading at once after a server upgrade.
+
 A partition is changed when its fingerprint differs from the baseline — rows inserted, updated
 or deleted, including rows that moved to another year (both years differ) — or when it appears
 or disappears in the source. The sensor additionally skips what it already requested
@@ -23,7 +29,7 @@ from kgv_assets.legacy.catalogue import TABLES
 from kgv_assets.legacy.fingerprint import Fingerprint
 from kgv_assets.partitions import sort_partition_keys
 
-CURSOR_VERSION = 1
+CURSOR_VERSION = 2
 
 Fingerprints = dict[str, dict[str, Fingerprint]]
 """Per legacy table name, per partition key: the fingerprint."""
@@ -51,12 +57,19 @@ class Baseline:
         recorded is compared by its row count; a partition never loaded differs if it has rows.
         """
         stored = self.fingerprints.get(table, {}).get(key)
-        if stored is not None:
+        if stored is not None and (current is None or stored.strategy == current.strategy):
             return stored != current
+        if stored is not None:
+            return stored.rows != current.rows if current else True
         count = self.counts.get(table, {}).get(key)
         if count is not None:
             return count != (current.rows if current else 0)
         return current is not None
+
+    def other_strategy(self, table: str, key: str, current: Fingerprint | None) -> bool:
+        """Whether the recorded fingerprint of ``key`` was hashed by another strategy."""
+        stored = self.fingerprints.get(table, {}).get(key)
+        return stored is not None and current is not None and stored.strategy != current.strategy
 
 
 @dataclass(frozen=True)
@@ -65,6 +78,9 @@ class Changes:
 
     partitions: dict[str, list[str]] = field(default_factory=dict)
     reference_tables: list[str] = field(default_factory=list)
+    rebaseline: dict[str, list[str]] = field(default_factory=dict)
+    """Per table, unchanged partitions whose fingerprint was recorded by another strategy: their
+    current fingerprint is to be recorded (not a change; nothing reloads)."""
 
     def __bool__(self) -> bool:
         return bool(self.partitions or self.reference_tables)
@@ -79,6 +95,16 @@ class Changes:
         parts = [f"{t} [{', '.join(keys)}]" for t, keys in sorted(self.partitions.items())]
         parts += self.reference_tables
         return "; ".join(parts) or "no changes"
+
+    def describe_rebaseline(self) -> str | None:
+        """One line for logs when partitions are re-baselined, else None."""
+        if not self.rebaseline:
+            return None
+        n = sum(map(len, self.rebaseline.values()))
+        return (
+            f"fingerprint strategy changed (server upgraded?): re-baselined {n} unchanged "
+            f"partitions of {', '.join(sorted(self.rebaseline))} (equal row counts), none reloaded"
+        )
 
 
 def detect_changes(
@@ -99,12 +125,16 @@ def detect_changes(
     """
     partitions: dict[str, list[str]] = {}
     reference: list[str] = []
+    rebaseline: dict[str, list[str]] = {}
     for t in TABLES:
         if not baseline.covers(t.name):
             continue
         now = current.get(t.name, {})
         keys = set(now) | baseline.keys(t.name)
         changed = {k for k in keys if baseline.differs(t.name, k, now.get(k))}
+        switched = {k for k in keys if baseline.other_strategy(t.name, k, now.get(k))}
+        if switched - changed:
+            rebaseline[t.name] = sort_partition_keys(switched - changed)
         changed |= set((unfinished or {}).get(t.name, set()))
         if seen is not None and t.name in seen:
             changed = {k for k in changed if seen[t.name].get(k) != now.get(k)}
@@ -114,7 +144,7 @@ def detect_changes(
             partitions[t.name] = sort_partition_keys(changed)
         else:
             reference.append(t.name)
-    return Changes(partitions, reference)
+    return Changes(partitions, reference, rebaseline)
 
 
 def partition_keys_in(current: Fingerprints) -> set[str]:
@@ -123,11 +153,15 @@ def partition_keys_in(current: Fingerprints) -> set[str]:
 
 
 def encode_cursor(fingerprints: Fingerprints, tick: int) -> str:
-    """The sensor's cursor: compact JSON ``{"v", "tick", "fp": {table: {key: [n, hi, lo]}}}``."""
+    """The sensor's cursor: compact JSON ``{"v", "tick", "fp": {table: {key: [n, hi, lo]}}}``.
+
+    ``"st"`` holds each table's strategy (one strategy per source, so per table suffices).
+    """
     body = {
         "v": CURSOR_VERSION,
         "tick": tick,
         "fp": {t: {k: f.as_list() for k, f in sorted(p.items())} for t, p in fingerprints.items()},
+        "st": {t: next(iter(p.values())).strategy for t, p in sorted(fingerprints.items()) if p},
     }
     return json.dumps(body, separators=(",", ":"), sort_keys=True)
 
@@ -139,7 +173,9 @@ def decode_cursor(cursor: str | None) -> tuple[Fingerprints | None, int]:
     body = json.loads(cursor)
     if body.get("v") != CURSOR_VERSION:
         return None, 0
+    strategies = body.get("st", {})
     fingerprints = {
-        t: {k: Fingerprint.from_list(v) for k, v in p.items()} for t, p in body["fp"].items()
+        t: {k: Fingerprint.from_list(v, strategies.get(t)) for k, v in p.items()}
+        for t, p in body["fp"].items()
     }
     return fingerprints, int(body.get("tick", 0))

@@ -30,7 +30,7 @@ from kgv_assets.sync.changes import (
     partition_keys_in,
 )
 from kgv_assets.sync.runs import STEP_TAG, TABLES_TAG, run_requests
-from kgv_assets.sync.store import loaded_baseline, unfinished_partitions
+from kgv_assets.sync.store import loaded_baseline, rebaseline, unfinished_partitions
 
 PARENT_RUN_TAG = "kgv/sync_parent_run"
 
@@ -49,6 +49,8 @@ class SyncPass:
     run_requests: list[dg.RunRequest]
     cursor: str
     fingerprint_seconds: float
+    rebaselined: str | None = None
+    """A line for the log when this pass re-baselined partitions (a strategy switch), else None."""
 
 
 def evaluate_pass(
@@ -82,12 +84,23 @@ def evaluate_pass(
             seen=seen,
             unfinished=unfinished_partitions(conn) if retry_unfinished else None,
         )
+        # A strategy switch is recorded at once, so the next pass compares like with like and
+        # the switch is reported once.
+        if changes.rebaseline:
+            rebaseline(conn, current, changes.rebaseline)
     known = list(instance.get_dynamic_partitions(LEGACY_YEAR))
     new = sort_partition_keys(partition_keys_in(current) - set(known))
     requests = run_requests(
         changes, [*known, *new], repository, key_prefix=f"tick{tick + 1}" if cursor else None
     )
-    return SyncPass(changes, new, requests, encode_cursor(current, tick + 1), seconds)
+    return SyncPass(
+        changes,
+        new,
+        requests,
+        encode_cursor(current, tick + 1),
+        seconds,
+        changes.describe_rebaseline(),
+    )
 
 
 def dependents_stale(request: dg.RunRequest, postgres: PostgresResource) -> bool:

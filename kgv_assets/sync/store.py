@@ -40,17 +40,40 @@ def record_fingerprints(
     conn.execute(query, params)
     loaded = set(fingerprints) if partition_keys is None else set(partition_keys)
     rows = [
-        (source_table, key, f.rows, f.high, f.low, run_id)
+        (source_table, key, f.rows, f.high, f.low, f.strategy, run_id)
         for key, f in fingerprints.items()
         if key in loaded
     ]
     with conn.cursor() as cur:
         cur.executemany(
-            "INSERT INTO migration.partition_fingerprints"
-            " (source_table, partition, row_count, checksum_high, checksum_low, run_id)"
-            " VALUES (%s, %s, %s, %s, %s, %s)",
+            "INSERT INTO migration.partition_fingerprints (source_table, partition, row_count,"
+            " checksum_high, checksum_low, strategy, run_id) VALUES (%s, %s, %s, %s, %s, %s, %s)",
             rows,
         )
+
+
+def rebaseline(
+    conn: psycopg.Connection, current: Fingerprints, partitions: Mapping[str, Sequence[str]]
+) -> int:
+    """Record the current fingerprints of ``partitions`` (same rows, another strategy).
+
+    The load that staged them stays recorded (``run_id``); only what they are compared
+    against changes. Returns the number of partitions re-baselined.
+    """
+    rows = [
+        (f.rows, f.high, f.low, f.strategy, table, key)
+        for table, keys in partitions.items()
+        for key in keys
+        if (f := current.get(table, {}).get(key)) is not None
+    ]
+    with conn.transaction(), conn.cursor() as cur:
+        cur.executemany(
+            "UPDATE migration.partition_fingerprints SET row_count = %s, checksum_high = %s,"
+            " checksum_low = %s, strategy = %s, recorded_at = now()"
+            " WHERE source_table = %s AND partition = %s",
+            rows,
+        )
+    return len(rows)
 
 
 def loaded_fingerprints(conn: psycopg.Connection) -> Fingerprints:
@@ -59,11 +82,11 @@ def loaded_fingerprints(conn: psycopg.Connection) -> Fingerprints:
     if not exists or exists[0] is None:
         return {}
     out: Fingerprints = {}
-    for table, key, rows, high, low in conn.execute(
-        "SELECT source_table, partition, row_count, checksum_high, checksum_low"
+    for table, key, rows, high, low, strategy in conn.execute(
+        "SELECT source_table, partition, row_count, checksum_high, checksum_low, strategy"
         " FROM migration.partition_fingerprints"
     ):
-        out.setdefault(table, {})[key] = Fingerprint(rows, high, low)
+        out.setdefault(table, {})[key] = Fingerprint(rows, high, low, strategy)
     return out
 
 

@@ -6,8 +6,10 @@ the code, so an object the autoloader dropped or one added by accident fails the
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import dagster as dg
 
@@ -134,3 +136,21 @@ def test_import_has_no_side_effects_and_no_dagster_warnings() -> None:
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert "Warning" not in done.stderr
+
+
+def test_dg_check_defs_passes_without_warnings() -> None:
+    """``dg check defs`` (dagster-dg-cli, ``[tool.dg]`` in pyproject.toml), as the README says."""
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "VIRTUAL_ENV": str(root / ".venv")}
+    env.pop("KGV_SOURCE_SCHEMA", None)
+    done = subprocess.run(
+        [str(root / ".venv" / "bin" / "dg"), "check", "defs"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "All definitions loaded successfully" in done.stdout + done.stderr
+    assert "Warning" not in done.stdout + done.stderr and "warning" not in done.stderr

@@ -48,8 +48,10 @@ def test_tsql_fingerprint_is_one_aggregate_over_every_column(t) -> None:
     assert "HASHBYTES('SHA2_256', CONCAT(" in text
     concat = hashes[0].this
     assert isinstance(concat, exp.Concat)
-    # Per column: DATALENGTH(text), ':', text — length-prefixed, so the encoding is injective.
-    assert len(concat.expressions) == 3 * len(t.columns)
+    # One varchar(max) first (CONCAT would stop at 8,000 bytes otherwise), then per column:
+    # DATALENGTH(text), ':', text — length-prefixed, so the encoding is injective.
+    assert concat.expressions[0].sql("tsql") == "CONVERT(VARCHAR(MAX), '')"
+    assert len(concat.expressions) == 1 + 3 * len(t.columns)
     for c in t.columns:
         assert f"[{t.name}].[{c.name}]" in text
         if c.kind == "uid":

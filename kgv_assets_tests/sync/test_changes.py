@@ -10,6 +10,7 @@ every selection resolvable against the real code location.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import dagster as dg
 import pytest
@@ -68,6 +69,30 @@ def test_loads_without_fingerprints_are_compared_by_row_count() -> None:
     assert changes.reference_tables == ["Personen"]
 
 
+def test_fingerprints_of_another_strategy_are_compared_by_row_count_and_rebaselined() -> None:
+    """A server upgrade changes every checksum: no reload storm, a re-baseline instead."""
+    old = {"Verlauf": {"2001": fp(3), "2002": fp(4), "2003": fp(5)}, "Bezirk": {"all": fp(9)}}
+    loaded = {t: {k: replace(f, strategy="mssql2005_sha1_pieces") for k, f in p.items()}
+              for t, p in old.items()}  # fmt: skip
+    upgraded = {  # other checksums (seed) under the new strategy; 2003 lost a row
+        "Verlauf": {"2001": fp(3, 5), "2002": fp(4, 6), "2003": fp(4, 7)},
+        "Bezirk": {"all": fp(9, 8)},
+    }
+    current = {t: {k: replace(f, strategy="mssql2016_sha256") for k, f in p.items()}
+               for t, p in upgraded.items()}  # fmt: skip
+    changes = detect_changes(current, Baseline(loaded))
+    assert changes.partitions == {"Verlauf": ["2003"]}, "only the count that differs reloads"
+    assert changes.reference_tables == []
+    assert changes.rebaseline == {"Verlauf": ["2001", "2002"], "Bezirk": ["all"]}
+    assert "re-baselined 3 unchanged partitions" in (changes.describe_rebaseline() or "")
+    # Once re-baselined, the same strategy compares whole fingerprints again.
+    rebaselined = {t: dict(p) for t, p in current.items()}
+    again = detect_changes(current, Baseline(rebaselined))
+    assert not again and not again.rebaseline and again.describe_rebaseline() is None
+    # Recorded before strategies were (NULL): the same re-baseline, once.
+    assert detect_changes(current, Baseline(old)).rebaseline == changes.rebaseline
+
+
 def test_the_cursor_filters_what_was_already_requested() -> None:
     loaded = {"Antrag": {"2001": fp(1), "2002": fp(1)}}
     current = {"Antrag": {"2001": fp(2), "2002": fp(3)}}
@@ -79,10 +104,13 @@ def test_the_cursor_filters_what_was_already_requested() -> None:
 
 
 def test_the_cursor_is_compact_json_and_round_trips() -> None:
-    current = {t.name: {k: fp(10, i) for i, k in enumerate(ORDER)} for t in TABLES}
+    current = {
+        t.name: {k: replace(fp(10, i), strategy="sqlite_blake2b") for i, k in enumerate(ORDER)}
+        for t in TABLES
+    }
     cursor = encode_cursor(current, tick=41)
-    assert decode_cursor(cursor) == (current, 41)
-    assert json.loads(cursor)["v"] == 1 and " " not in cursor
+    assert decode_cursor(cursor) == (current, 41), "the strategy round-trips too"
+    assert json.loads(cursor)["v"] == 2 and " " not in cursor
     assert decode_cursor(None) == (None, 0)
     assert decode_cursor(json.dumps({"v": 99})) == (None, 0), "another version: start afresh"
 

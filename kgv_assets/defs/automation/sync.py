@@ -52,6 +52,8 @@ def legacy_changes_sensor(
     found = evaluate_pass(
         legacy_source, postgres, context.instance, repository, cursor=context.cursor
     )
+    if found.rebaselined:
+        context.log.warning(found.rebaselined)
     context.log.info(
         "fingerprinted the source in %.1f s; %s; new partitions: %s",
         found.fingerprint_seconds,
@@ -90,6 +92,8 @@ def sync_changed_partitions(
     )
     register_partition_keys(context.instance, set(found.new_partitions))
     seconds, described = found.fingerprint_seconds, found.changes.describe()
+    if found.rebaselined:
+        context.log.warning(found.rebaselined)
     context.log.info("fingerprinted the source in %.1f s; %s", seconds, described)
     job = repository.get_job(REFRESH_JOB)
     runs = []
@@ -116,6 +120,7 @@ def sync_changed_partitions(
             "new_partitions": ", ".join(found.new_partitions) or "none",
             "runs": dg.MetadataValue.json(runs),
             "fingerprint_seconds": round(found.fingerprint_seconds, 3),
+            "rebaselined": found.rebaselined or "none",
         },
     )
 

@@ -8,6 +8,7 @@ own jobs and schedules (``backups/jobs.py``) and left out of ``full_migration``
 ``$DAGSTER_HOME/backups``); metadata holds names, sizes, hashes and counts, never a row.
 """
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,11 @@ import dagster as dg
 from kgv_assets.backup import dumps, encryption, pgbackrest, snapshots
 from kgv_assets.backup.housekeeping import prune_dumps, verify_and_record
 from kgv_assets.backup.locations import DUMPS, backup_directory, pgbackrest_home, pgbackrest_repo
+from kgv_assets.partitions import has_partition_tags
+from kgv_assets.preflight import run_preflight
+from kgv_assets.resources.legacy_source import LegacySourceResource
 from kgv_assets.resources.postgres import PostgresResource
+from kgv_assets.sync.operate import FULL_JOB, migrate_every_partition
 
 GROUP = "backups"
 SNAPSHOT_KEY = dg.AssetKey(["backups", "pre_migration_snapshot"])
@@ -56,13 +61,25 @@ def _dump_metadata(stored: dumps.StoredDump) -> dict[str, Any]:
         "The target as it was before this migration run: a logical dump of the schemas "
         "staging, kgv, migration and audit (with a manifest of every table's row count and "
         "content hash) plus, when WAL archiving is on, a named restore point. `kgv migrate "
-        "rollback` restores it. Skipped on an empty target; the newest five are kept."
+        "rollback` restores it. Skipped on an empty target; the newest five are kept. "
+        "First, the preflight checks (kgv preflight); in a full_migration run without "
+        "partition tags it runs full_migration over every partition instead (see kgv_assets/"
+        "sync/operate.py)."
     ),
+    output_required=False,  # not materialized by a run without partition tags (it delegates)
 )
 def pre_migration_snapshot(
-    context: dg.AssetExecutionContext, postgres: PostgresResource
-) -> dg.MaterializeResult:
-    """Snapshot the target before the migration changes it."""
+    context: dg.AssetExecutionContext,
+    postgres: PostgresResource,
+    legacy_source: LegacySourceResource,
+) -> Iterator[dg.MaterializeResult]:
+    """Snapshot the target before the migration changes it (after the preflight checks)."""
+    # Issue 13: the first step of full_migration checks everything before anything is
+    # written, and turns a run without partition tags into one over every partition.
+    run_preflight(context, legacy_source, postgres.url)
+    if context.run.job_name == FULL_JOB and not has_partition_tags(context.run.tags):
+        migrate_every_partition(context, legacy_source)
+        return  # nothing materialized in this run: its other steps are skipped, not failed
     result = snapshots.take_snapshot(
         postgres.url,
         _root(context),
@@ -71,7 +88,8 @@ def pre_migration_snapshot(
     )
     if result.stored is None:
         context.log.info("pre-migration snapshot skipped: %s", result.reason)
-        return dg.MaterializeResult(metadata={"taken": False, "reason": result.reason})
+        yield dg.MaterializeResult(metadata={"taken": False, "reason": result.reason})
+        return
     if result.warning:
         context.log.warning(result.warning)
     context.log.info(
@@ -80,7 +98,7 @@ def pre_migration_snapshot(
         result.stored.manifest.size,
         result.stored.manifest.seconds,
     )
-    return dg.MaterializeResult(
+    yield dg.MaterializeResult(
         metadata={  # type: ignore[arg-type]  # numbers and strings
             "taken": True,
             **_dump_metadata(result.stored),
