@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 from hypothesis import given, settings
@@ -254,3 +255,32 @@ def test_row_hash_sees_values_moving_between_columns() -> None:
     nulls = pd.DataFrame({"a": [None], "b": ["x"]}, dtype=object)
     hashes = row_hash(df, ["a", "b"]).tolist() + row_hash(nulls, ["a", "b"]).tolist()
     assert len(set(hashes)) == 4
+
+
+def test_datetimes_between_1893_and_1901_are_cet_not_local_mean_time() -> None:
+    # pandas alone gives +0:53:28 (LMT) here; CET (+1:00) was the law from 1893-04-01.
+    values = ["1900-06-01 12:00:00", "1901-12-13 23:59:59", "1893-04-01 00:06:32", "1893-03-31"]
+    instants = parse_legacy_datetime(series(values)).values.dt.tz_convert("UTC").tolist()
+    berlin = ZoneInfo("Europe/Berlin")
+    expected = [
+        dt.datetime.fromisoformat(v).replace(tzinfo=berlin).astimezone(dt.UTC) for v in values
+    ]
+    assert [i.to_pydatetime() for i in instants] == expected
+    assert expected[0].hour == 11 and expected[0].minute == 0
+    assert expected[3] == dt.datetime(1893, 3, 30, 23, 6, 32, tzinfo=dt.UTC)  # mean time, as before
+    # The jump from mean time to CET (00:00 → 00:06:32) is a gap: moved forward to its end.
+    (jump,) = parse_legacy_datetime(series(["1893-04-01 00:03:00"])).values.tolist()
+    assert jump.to_pydatetime() == dt.datetime(1893, 3, 31, 23, 6, 32, tzinfo=dt.UTC)
+
+
+@settings(max_examples=200, deadline=None)
+# Up to 2037: pytz's tables (behind pandas) end there; legacy dates past it are not plausible.
+@given(st.datetimes(min_value=dt.datetime(1880, 1, 1), max_value=dt.datetime(2037, 12, 31)))
+def test_datetimes_are_the_instants_zoneinfo_gives(naive: dt.datetime) -> None:
+    berlin = ZoneInfo("Europe/Berlin")
+    aware = naive.replace(tzinfo=berlin, fold=0)
+    if aware.astimezone(dt.UTC).astimezone(berlin).replace(tzinfo=None) != naive:
+        return  # a spring-forward gap: moved forward (tested above), zoneinfo does not
+    value = naive.isoformat(sep=" ", timespec="microseconds")
+    (instant,) = parse_legacy_datetime(series([value])).values.tolist()
+    assert instant.to_pydatetime() == aware
