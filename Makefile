@@ -41,7 +41,7 @@ demo: $(STAMP) $(DEMO_DB) ## generate the demo source and run the full migration
 	$(ENV) kgv summary
 
 test: $(STAMP) ## run the whole test suite (installs what the tests need)
-	docker/install-system-packages.sh base browser monitoring bench deploy backup
+	docker/install-system-packages.sh base browser monitoring bench deploy backup security
 	$(ENV) pytest -q
 
 screenshots: $(STAMP) ## the README's UI screenshots (docs/*.png) from the dashboard browser tests
