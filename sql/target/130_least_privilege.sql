@@ -4,7 +4,8 @@
 -- register that doubles as the suppression list of later loads.
 --
 --   kgv_owner     owns every object (schema migrations, DDL); NOLOGIN, granted to the DBA
---   kgv_loader    the pipeline: reads and writes staging, kgv and migration; no DDL
+--   kgv_loader    the pipeline: reads and writes staging, kgv and migration; no DDL;
+--                 reads audit.log for the pre-migration snapshot
 --   kgv_readonly  checks and report: reads everything except raw quarantine rows and the
 --                 old/new rows of the audit trail
 --   kgv_reviewer  reads those too (personal data under review) and erases applicants
@@ -218,7 +219,12 @@ BEGIN
     GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA kgv TO kgv_loader;
     GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA staging, kgv, migration TO kgv_loader;
     REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON migration.schema_migrations FROM kgv_loader;
-    REVOKE ALL ON migration.bulk_load_deferred FROM kgv_loader, kgv_readonly;
+    -- The loader takes the pre-migration snapshot (pg_dump of the four schemas): it reads
+    -- the audit trail too, which it writes through the triggers anyway.
+    GRANT SELECT ON audit.log TO kgv_loader;
+    GRANT SELECT ON ALL SEQUENCES IN SCHEMA audit TO kgv_loader;
+    REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON migration.bulk_load_deferred FROM kgv_loader;
+    REVOKE ALL ON migration.bulk_load_deferred FROM kgv_readonly;
     REVOKE UPDATE, DELETE, TRUNCATE ON migration.erasures FROM kgv_loader;
     REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA migration FROM PUBLIC;
     REVOKE EXECUTE ON FUNCTION audit.redact(text, text, text, text[]) FROM PUBLIC;
