@@ -252,7 +252,20 @@ BEGIN
         TO kgv_reviewer;
     GRANT UPDATE ON ALL TABLES IN SCHEMA staging TO kgv_reviewer;
     GRANT SELECT, INSERT ON migration.erasures TO kgv_reviewer;
-    GRANT EXECUTE ON FUNCTION audit.redact(text, text, text, text[]) TO kgv_reviewer;
+    GRANT EXECUTE ON FUNCTION audit.redact(text, text, text, text[]),
+        migration.analyze_table(regclass) TO kgv_reviewer;
+
+    -- What the owner creates later (a history partition made while loading) is granted alike.
+    ALTER DEFAULT PRIVILEGES FOR ROLE kgv_owner IN SCHEMA staging, migration
+        GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON TABLES TO kgv_loader;
+    ALTER DEFAULT PRIVILEGES FOR ROLE kgv_owner IN SCHEMA kgv
+        GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO kgv_loader;
+    ALTER DEFAULT PRIVILEGES FOR ROLE kgv_owner IN SCHEMA kgv
+        GRANT UPDATE ON TABLES TO kgv_reviewer;
+    ALTER DEFAULT PRIVILEGES FOR ROLE kgv_owner IN SCHEMA staging, kgv, migration
+        GRANT USAGE, SELECT ON SEQUENCES TO kgv_loader;
+    ALTER DEFAULT PRIVILEGES FOR ROLE kgv_owner IN SCHEMA staging, migration
+        GRANT SELECT ON TABLES TO kgv_readonly;
 
     -- The application keeps its rights on kgv (090) and on new partitions.
     GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA kgv TO kgv_app;
