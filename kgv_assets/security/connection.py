@@ -76,6 +76,6 @@ def describe(error: BaseException, url: str) -> str:
 def connect(url: str, **kwargs: Any) -> psycopg.Connection:
     """``psycopg.connect`` with the TLS options; failures as ``TargetConnectionError``."""
     try:
-        return psycopg.connect(url, **tls_options(url), **kwargs)
+        return psycopg.connect(url, **{**tls_options(url), **kwargs})
     except psycopg.OperationalError as error:
         raise TargetConnectionError(describe(error, url)) from None
