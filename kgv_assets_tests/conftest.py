@@ -182,8 +182,10 @@ class Migrated:
     result: dg.ExecuteInProcessResult | None = None
 
     def point_env(self, mp: pytest.MonkeyPatch, url: str | None = None) -> None:
-        """Point the pipeline (KGV_PG_URL: the loader's login; KGV_PG_READER_URL: the reader's)
-        at ``url`` (e.g. a copy, else this database), and the source here."""
+        """Point the pipeline at ``url`` (e.g. a copy, else this database), the source here.
+
+        KGV_PG_URL is the loader's login, KGV_PG_READER_URL the reader's.
+        """
         mp.setenv("KGV_PG_URL", login_url(url or self.url, "kgv_loader"))
         mp.setenv("KGV_PG_READER_URL", login_url(url or self.url, "kgv_reader"))
         mp.setenv("KGV_SOURCE_URL", self.source_url)

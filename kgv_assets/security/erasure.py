@@ -215,7 +215,9 @@ def erase(conn: psycopg.Connection, application_id: str) -> Erasure:
     return Erasure(key, erased_at, rows, inserted is not None)
 
 
-def _rows(conn: psycopg.Connection, query: sql.Composable, params: Sequence[Any]) -> list[dict]:
+def _rows(
+    conn: psycopg.Connection, query: sql.SQL | sql.Composed, params: Sequence[Any]
+) -> list[dict]:
     with conn.cursor(row_factory=dict_row) as cur:
         return [
             {k: _plain(v) for k, v in row.items()} for row in cur.execute(query, params).fetchall()

@@ -1,5 +1,6 @@
-"""Least privilege end to end: the demo migration, validate and ``kgv report`` under the
-non-superuser logins, and each login refused what it must not do (real PostgreSQL).
+"""Least privilege: migration, validate, sync and ``kgv report`` under the logins.
+
+Each login is refused what it must not do (real PostgreSQL).
 
 The ``migrated`` fixture (conftest) already ran the full migration as ``kgv_loader`` with
 ``KGV_PG_READER_URL`` as ``kgv_reader``; the superuser only created the database, the logins
@@ -13,7 +14,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from click.testing import CliRunner
-from psycopg import errors, sql
+from psycopg import errors
 
 from kgv_assets.cli import main
 from kgv_assets.sync.operate import VALIDATE_JOB, run_job
@@ -117,4 +118,4 @@ def test_an_incremental_sync_runs_as_the_loader(migrated: Migrated) -> None:
     assert result.success
     with psycopg.connect(migrated.url) as conn:
         assert scalar(conn, "SELECT count(*) FROM audit.log") == before  # nothing changed
-        assert scalar(conn, sql.SQL("SELECT count(*) FROM migration.bulk_load_deferred")) == 0
+        assert scalar(conn, "SELECT count(*) FROM migration.bulk_load_deferred") == 0

@@ -218,6 +218,6 @@ def test_pgaudit_logs_a_read_of_applications_by_the_application(audited: Private
     with psycopg.connect(app) as conn:
         conn.execute("SELECT count(*) FROM kgv.applications WHERE last_name = %s", ("Anna",))
     log = (audited.data / "server.log").read_text()
-    lines = [l for l in log.splitlines() if "AUDIT: OBJECT" in l and "kgv.applications" in l]
+    lines = [x for x in log.splitlines() if "AUDIT: OBJECT" in x and "kgv.applications" in x]
     assert lines and "READ,SELECT" in lines[-1], log[-2000:]
     assert "Anna" not in lines[-1]  # the statement, never the bound values
