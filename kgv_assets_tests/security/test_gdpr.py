@@ -172,3 +172,38 @@ def test_a_following_sync_does_not_restore_it(
 
     assert run_full_migration(migrated.instance, migrated.source_url).success
     assert places_holding(migrated.url) == {}
+
+
+def test_the_dagster_job_erases_like_the_command(
+    erased_setup: tuple[Migrated, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    migrated, _ = erased_setup
+    with psycopg.connect(migrated.url) as conn:
+        other = conn.execute(
+            "SELECT id::text FROM kgv.applications WHERE last_name IS NOT NULL"
+            " AND email IS NOT NULL ORDER BY id LIMIT 1"
+        ).fetchone()
+        assert other is not None
+        (email,) = conn.execute(
+            "SELECT email FROM kgv.applications WHERE id = %s", other
+        ).fetchone() or (None,)
+    migrated.point_env(monkeypatch)
+    from kgv_assets.sync.operate import code_location
+
+    job = code_location().get_job("gdpr_erase_job")
+    result = job.execute_in_process(
+        instance=migrated.instance,
+        run_config={"ops": {"gdpr_erasure": {"config": {"application_id": other[0]}}}},
+    )
+    assert result.success
+    with psycopg.connect(migrated.url) as conn:
+        row = conn.execute(
+            "SELECT last_name, email FROM kgv.applications WHERE id = %s", other
+        ).fetchone()
+        assert row == (None, None)
+        erasure = conn.execute(
+            "SELECT erased_by FROM migration.erasures WHERE legacy_key = %s", other
+        ).fetchone()
+        assert erasure == ("kgv_loader",)
+    events = "\n".join(str(e) for e in migrated.instance.all_logs(result.run_id))
+    assert email and email not in events
