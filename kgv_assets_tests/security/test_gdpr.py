@@ -144,6 +144,7 @@ def test_export_lists_every_place_then_erase_leaves_none(
         main, ["report"], env={"KGV_PG_URL": reader, "DAGSTER_HOME": str(tmp_path)}
     )
     assert "verdict" in report.output.lower()
+    assert "1 applicant(s) erased" in report.output
     assert not any(v in report.output for v in NEEDLES)
 
 
