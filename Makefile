@@ -34,11 +34,15 @@ $(DEMO_DB): $(STAMP)
 	mkdir -p .demo
 	$(ENV) kgv demo-data --scale $(SCALE) --seed $(SEED) --out $@
 
+# The demo runs as the least-privilege logins (docker/with-logins.sh): the superuser only
+# creates the database, the logins and the schema.
+LOGINS := docker/with-logins.sh
+
 demo: $(STAMP) $(DEMO_DB) ## generate the demo source and run the full migration with `dagster job execute`
-	$(ENV) kgv partitions sync
-	$(ENV) bash -c 'dagster job execute -m kgv_assets.definitions -j full_migration \
+	$(ENV) $(LOGINS) kgv partitions sync
+	$(ENV) $(LOGINS) bash -c 'dagster job execute -m kgv_assets.definitions -j full_migration \
 	    --tags "$$(kgv partitions range-tags)"'
-	$(ENV) kgv summary
+	$(ENV) $(LOGINS) kgv summary
 
 test: $(STAMP) ## run the whole test suite (installs what the tests need)
 	docker/install-system-packages.sh base browser monitoring bench deploy backup security
