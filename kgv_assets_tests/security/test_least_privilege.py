@@ -119,3 +119,14 @@ def test_an_incremental_sync_runs_as_the_loader(migrated: Migrated) -> None:
     with psycopg.connect(migrated.url) as conn:
         assert scalar(conn, "SELECT count(*) FROM audit.log") == before  # nothing changed
         assert scalar(conn, "SELECT count(*) FROM migration.bulk_load_deferred") == 0
+
+
+def test_the_audit_trail_names_the_login_that_changed_a_row(migrated: Migrated) -> None:
+    with psycopg.connect(login_url(migrated.url, "kgv_loader")) as conn:  # rolled back
+        conn.execute("UPDATE kgv.districts SET name = name || '' WHERE true")
+        conn.execute("UPDATE kgv.districts SET name = name || 'x' WHERE true")
+        row = conn.execute(
+            "SELECT changed_by, session_user_name FROM audit.log ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+        assert row == ("kgv_loader", "kgv_loader")
+        conn.rollback()

@@ -173,6 +173,10 @@ BEGIN
 END
 $$;
 
+-- The audit trigger runs as its owner (SECURITY DEFINER), where current_user is that owner,
+-- never who made the change: the trail names the login (session_user) instead.
+ALTER TABLE audit.log ALTER COLUMN changed_by SET DEFAULT session_user;
+
 -- Refreshing a materialized view and creating a partition need the owner: the loader calls
 -- these as the owner.
 ALTER FUNCTION kgv.refresh_reporting_views() SECURITY DEFINER;
