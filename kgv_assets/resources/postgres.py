@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 
@@ -16,7 +15,7 @@ from psycopg_pool import ConnectionPool
 from pydantic import Field, PrivateAttr
 
 from kgv_assets.resources.copy_format import encode_copy_text
-from kgv_assets.security.connection import READER_URL, connect, tls_options
+from kgv_assets.security.connection import READER_URL, connect, login_url, tls_options
 
 
 def qualified(schema: str, table: str) -> sql.Identifier:
@@ -154,9 +153,12 @@ class PostgresResource(dg.ConfigurableResource):
 
     @contextmanager
     def reading(self) -> Iterator[psycopg.Connection]:
-        """A pooled connection as the read-only login (``KGV_PG_READER_URL``, else ``url``)."""
-        reader = os.environ.get(READER_URL)
-        if not reader or reader == self.url:
+        """A pooled connection as the read-only login (``KGV_PG_READER_URL``, else ``url``).
+
+        The reader's URL counts only where it names ``url``'s database (``login_url``).
+        """
+        reader = login_url(READER_URL, self.url)
+        if reader == self.url:
             with self.connection() as conn:
                 yield conn
             return

@@ -3,7 +3,8 @@
 A connection error names the server and login, never the password.
 
 Which login a part of the system uses is an environment variable each, falling back to
-``KGV_PG_URL`` (the loader) where it is not set: ``KGV_PG_READER_URL`` (checks, report),
+``KGV_PG_URL`` (the loader) where it is not set or names another database:
+``KGV_PG_READER_URL`` (checks, report),
 ``KGV_PG_REVIEWER_URL`` (``kgv gdpr``), ``KGV_PG_OWNER_URL`` (``kgv schema apply``).
 ``KGV_PG_SSLROOTCERT`` is the CA file for ``sslmode=verify-full`` (libpq's ``sslrootcert``)
 where the URL does not name one.
@@ -28,12 +29,34 @@ class TargetConnectionError(RuntimeError):
     """The target refused or could not be reached; the message is one line, no password."""
 
 
+def same_database(url: str, other: str) -> bool:
+    """Whether two URLs name the same server, port and database (logins may differ)."""
+    a, b = conninfo_to_dict(url), conninfo_to_dict(other)
+    return all(
+        str(a.get(k) or d) == str(b.get(k) or d)
+        for k, d in (("host", "localhost"), ("port", 5432), ("dbname", ""))
+    )
+
+
+def login_url(variable: str, base: str) -> str:
+    """The URL in ``variable`` where it names ``base``'s database, else ``base``.
+
+    A login for another database than the pipeline's is ignored: the checks and the report
+    must read what the pipeline wrote.
+    """
+    url = os.environ.get(variable)
+    return url if url and same_database(url, base) else base
+
+
 def url_for(variable: str) -> str:
-    """The URL in ``variable``, else ``KGV_PG_URL``; an error when neither is set."""
-    url = os.environ.get(variable) or os.environ.get(LOADER_URL)
-    if not url:
-        raise TargetConnectionError(f"{variable} and {LOADER_URL} are not set (see the README)")
-    return url
+    """The URL in ``variable`` (for ``KGV_PG_URL``'s database), else ``KGV_PG_URL``."""
+    base = os.environ.get(LOADER_URL)
+    if not base:
+        url = os.environ.get(variable)
+        if not url:
+            raise TargetConnectionError(f"{variable} and {LOADER_URL} are not set (see README)")
+        return url
+    return login_url(variable, base)
 
 
 def tls_options(url: str) -> dict[str, str]:
