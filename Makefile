@@ -35,13 +35,17 @@ $(DEMO_DB): $(STAMP)
 	mkdir -p .demo
 	$(ENV) kgv demo-data --scale $(SCALE) --seed $(SEED) --out $@
 
+# The demo runs as the least-privilege logins (docker/with-logins.sh): the superuser only
+# creates the database, the logins and the schema.
+LOGINS := docker/with-logins.sh
+
 demo: $(STAMP) $(DEMO_DB) ## generate the demo source and run the full migration with `dg launch`
-	$(ENV) kgv preflight
-	$(ENV) dg launch --job full_migration
-	$(ENV) kgv summary
+	$(ENV) $(LOGINS) kgv preflight
+	$(ENV) $(LOGINS) dg launch --job full_migration
+	$(ENV) $(LOGINS) kgv summary
 
 test: $(STAMP) ## run the whole test suite (installs what the tests need)
-	docker/install-system-packages.sh base browser monitoring bench deploy backup
+	docker/install-system-packages.sh base browser monitoring bench deploy backup security
 	$(ENV) pytest -q
 
 screenshots: $(STAMP) ## the README's UI screenshots (docs/*.png) from the dashboard browser tests

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system packages kgv_assets needs on Debian/Ubuntu (the CI machine, a developer's
 # laptop, the Dockerfile). Idempotent; a no-op for packages that are already there.
-# Usage: docker/install-system-packages.sh [base|browser|bench|monitoring|deploy|backup|all]...
+# Usage: docker/install-system-packages.sh [base|browser|bench|monitoring|deploy|backup|security|all]...
 set -euo pipefail
 groups=("$@"); [ ${#groups[@]} -gt 0 ] || groups=(base)
 
@@ -33,7 +33,9 @@ for g in "${groups[@]}"; do
     # docker-compose (Debian's 1.29) parses and checks docker/docker-compose.yml without an engine
     deploy) pkgs+=(docker-compose) ;;
     backup) pkgs+=(pgbackrest age) ;;  # physical backups and PITR; encryption of dumps
-    all) exec "$0" base browser bench monitoring deploy backup ;;
+    # access logging of reads of personal data (pgaudit); the TLS tests' self-signed CA (openssl)
+    security) pkgs+=(postgresql-$(pg_major)-pgaudit openssl) ;;
+    all) exec "$0" base browser bench monitoring deploy backup security ;;
     *) echo "unknown group $g" >&2; exit 2 ;;
   esac
 done

@@ -5,6 +5,10 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 KGV_PG_URL=$("$root/docker/local-postgres.sh")
 export KGV_PG_URL
+# Dagster's storage (dagster.yaml): its own login where set, else the same server and login
+export KGV_DAGSTER_PG_URL="${KGV_DAGSTER_PG_URL:-$KGV_PG_URL}"
+# the CA of sslmode=verify-full for every libpq client (psycopg, Dagster's storage, pg_dump)
+if [ -n "${KGV_PG_SSLROOTCERT:-}" ]; then export PGSSLROOTCERT="$KGV_PG_SSLROOTCERT"; fi
 export KGV_SOURCE_URL="${KGV_SOURCE_URL:-sqlite:///$root/.demo/kgv_demo.sqlite}"
 export KGV_SOURCE_SCHEMA="${KGV_SOURCE_SCHEMA:-}"
 export DAGSTER_HOME="${DAGSTER_HOME:-$root/.dagster_home}"

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import click
 import dagster as dg
-import psycopg
 
 from kgv_assets.backup.cli import backup, rollback_command
 from kgv_assets.cli_preflight import checked, preflight_command
@@ -29,6 +28,8 @@ from kgv_assets.reporting.files import report_directory, write_report
 from kgv_assets.reporting.summary import format_table, overall, summary
 from kgv_assets.reporting.terminal import render_terminal
 from kgv_assets.resources.legacy_source import LegacySourceResource
+from kgv_assets.security.cli import COMMANDS as SECURITY_COMMANDS
+from kgv_assets.security.connection import READER_URL, connect, url_for
 from kgv_assets.sync.operate import (
     INCREMENTAL_JOB,
     VALIDATE_JOB,
@@ -92,7 +93,7 @@ def partitions_range_tags() -> None:
 @main.command("summary")
 def summary_command() -> None:
     """Per table: rows read, loaded, quarantined, seconds, rows/s, peak memory; then the total."""
-    with psycopg.connect(_env("KGV_PG_URL")) as conn:
+    with connect(url_for(READER_URL)) as conn:
         staged, loaded = summary(conn, "staging"), summary(conn, "target")
     for rows, label, title in (
         (staged, "staged", "legacy → staging"),
@@ -117,7 +118,7 @@ def report_command(write: bool) -> None:
     migration/report asset), so it includes checks that finished after the report asset ran.
     """
     instance = dg.DagsterInstance.get()
-    with psycopg.connect(_env("KGV_PG_URL"), autocommit=True) as conn:
+    with connect(url_for(READER_URL), autocommit=True) as conn:
         try:
             report = build_report(
                 conn, instance, check_specs(code_location().get_implicit_global_asset_job_def())
@@ -175,3 +176,6 @@ migrate.add_command(rollback_command)
 
 # Issue 13: `kgv preflight`, the checks every full_migration runs first.
 main.add_command(preflight_command)
+# Security and personal data (issue 16): `kgv roles`, `kgv schema`, `kgv gdpr`.
+for command in SECURITY_COMMANDS:
+    main.add_command(command)

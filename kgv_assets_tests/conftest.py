@@ -42,6 +42,35 @@ def _admin_url() -> str:
     return _url_for("postgres")
 
 
+# The test suite's logins (issue 16): known passwords, the same in every session (roles are
+# cluster-wide); the pipeline runs as kgv_loader, checks and report as kgv_reader.
+LOGIN_PASSWORDS = {
+    "kgv_migrator": "test-migrator-Ü9",
+    "kgv_loader": "test-loader-Ü9",
+    "kgv_reader": "test-reader-Ü9",
+    "kgv_reviewer": "test-reviewer-Ü9",
+    "kgv_dagster": "test-dagster-Ü9",
+}
+
+
+def login_url(url: str, login: str) -> str:
+    """``url``'s server and database as ``login`` with its test password."""
+    info = conninfo_to_dict(url)
+    password = quote(LOGIN_PASSWORDS[login])
+    host = info.get("host", "127.0.0.1")
+    return f"postgresql://{login}:{password}@{host}:{info.get('port', 5432)}/{info['dbname']}"
+
+
+def prepare_logins(url: str) -> None:
+    """As the superuser: the logins with their test passwords, the schema applied as owner."""
+    from kgv_assets.security.roles import LOGINS, apply_schema, create_logins
+
+    env = {login.password_variable: LOGIN_PASSWORDS[login.name] for login in LOGINS}
+    with psycopg.connect(url, autocommit=True) as conn:
+        create_logins(conn, env)
+        apply_schema(conn)
+
+
 def scalar(
     conn: psycopg.Connection, query: LiteralString | sql.Composed, params: Sequence[Any] = ()
 ) -> Any:
@@ -148,12 +177,17 @@ class Migrated:
 
     instance: dg.DagsterInstance
     url: str
+    """The superuser's URL of the database (tests inspect and break it with this one)."""
     source_url: str
     result: dg.ExecuteInProcessResult | None = None
 
     def point_env(self, mp: pytest.MonkeyPatch, url: str | None = None) -> None:
-        """Point KGV_PG_URL (at ``url``, e.g. a copy, else this database) and the source here."""
-        mp.setenv("KGV_PG_URL", url or self.url)
+        """Point the pipeline at ``url`` (e.g. a copy, else this database), the source here.
+
+        KGV_PG_URL is the loader's login, KGV_PG_READER_URL the reader's.
+        """
+        mp.setenv("KGV_PG_URL", login_url(url or self.url, "kgv_loader"))
+        mp.setenv("KGV_PG_READER_URL", login_url(url or self.url, "kgv_reader"))
         mp.setenv("KGV_SOURCE_URL", self.source_url)
         mp.setenv("KGV_SOURCE_SCHEMA", "")
 
@@ -162,10 +196,13 @@ class Migrated:
 def migrate_demo(demo_source: Path) -> Iterator[Migrated]:
     """``full_migration`` of the demo source into a fresh database on a test instance.
 
-    The environment points at them only during the migration; the database is dropped on exit.
+    The superuser only creates the database, the logins and the schema; the migration runs
+    as the loader's login. The environment points at them only during the migration; the
+    database is dropped on exit.
     """
     url = create_database("kgv_migrated")
     try:
+        prepare_logins(url)
         with dg.instance_for_test() as instance:
             migrated = Migrated(instance, url, f"sqlite:///{demo_source}")
             with pytest.MonkeyPatch.context() as mp:
@@ -211,6 +248,7 @@ def dagster_env(home: Path, pg_url: str, source_url: str) -> dict[str, str]:
         **os.environ,
         "DAGSTER_HOME": str(home),
         "KGV_PG_URL": pg_url,
+        "KGV_DAGSTER_PG_URL": pg_url,
         "KGV_SOURCE_URL": source_url,
         "KGV_SOURCE_SCHEMA": "",
     }

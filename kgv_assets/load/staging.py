@@ -32,6 +32,7 @@ from kgv_assets.load.accounting import LoadResult, StageTimer, Tally
 from kgv_assets.load.writer import BulkLoad, is_empty
 from kgv_assets.resources.legacy_source import LegacySourceResource
 from kgv_assets.resources.postgres import CopyStream
+from kgv_assets.security.erasure import redact_suppressed
 from kgv_assets.sync.store import record_fingerprints
 from kgv_assets.validation.reasons import failure_reasons
 
@@ -67,6 +68,13 @@ def staging_ddl(table: Table) -> sql.Composed:
         partition=sql.Identifier(PARTITION_COLUMN),
         comment=sql.Literal(f"Legacy dbo.{table.name}, landed losslessly. {table.description}"),
     )
+
+
+def ensure_staging_table(conn: psycopg.Connection, table: Table) -> None:
+    """Create ``staging."<Table>"`` unless it exists (the loader may not create tables)."""
+    found = conn.execute("SELECT to_regclass(%s)", (staged(table.name).as_string(conn),)).fetchone()
+    if not (found and found[0]):
+        conn.execute(staging_ddl(table))
 
 
 def _clear(conn: psycopg.Connection, table: Table, partition_keys: Sequence[str] | None) -> None:
@@ -107,7 +115,7 @@ def stage_table(
     # Taken before the read: a change made during the read is seen by the next comparison.
     fingerprints = source.fingerprints(table)
     with conn.transaction():
-        conn.execute(staging_ddl(table))
+        ensure_staging_table(conn, table)
         _clear(conn, table, keys)
         # Into an empty table (the first load), the partition index is built after the COPY.
         bulk = (
@@ -139,11 +147,15 @@ def stage_table(
                 stream.close()
         with timer.part("write"):
             pending.write(conn)
+        redact_suppressed(conn, table.name)  # GDPR erasures stay erased (issue 16)
         if bulk is not None:
             with timer.part("indexes"):
                 bulk.finish(conn)
-        # Statistics for the target load's ranking query (a fresh table has none).
-        conn.execute(sql.SQL("ANALYZE {}").format(staged(table.name)))
+        # Statistics for the target load's ranking query (a fresh table has none); ANALYZE
+        # needs the owner, so the loader asks the owner's function (130_least_privilege.sql).
+        conn.execute(
+            "SELECT migration.analyze_table(%s::regclass)", (staged(table.name).as_string(conn),)
+        )
         requested = (
             set(keys) if keys is not None else set() if table.is_partitioned else {UNPARTITIONED}
         )

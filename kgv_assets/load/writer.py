@@ -73,14 +73,16 @@ def _from_catalog(text: str) -> LiteralString:
 class BulkLoad:
     """What a bulk load into an empty table defers to the end of its transaction.
 
-    Only the table's owner (a member of ``kgv_owner``) may do this; for anyone else
-    ``begin`` defers nothing and the load runs as it would without it.
+    Only the table's owner (a member of ``kgv_owner``) may do this directly; the loader's
+    login asks the owner's SECURITY DEFINER functions ``migration.bulk_load_begin`` and
+    ``bulk_load_finish`` instead; anyone else defers nothing and loads as without it.
     """
 
     table: sql.Composable
     indexes: list[str] = field(default_factory=list)
     foreign_keys: list[tuple[str, str]] = field(default_factory=list)
     triggers: list[str] = field(default_factory=list)
+    by_function: bool = False
 
     @classmethod
     def begin(cls, conn: psycopg.Connection, schema: str, table: str) -> BulkLoad:
@@ -94,6 +96,15 @@ class BulkLoad:
             (name,),
         ).fetchone()
         if not (owner and owner[0]):
+            # The loader owns no table: the owner's function defers the same, where it may
+            # call it (sql/target/130_least_privilege.sql).
+            granted = conn.execute(
+                "SELECT has_function_privilege("
+                "to_regprocedure('migration.bulk_load_begin(regclass)'), 'EXECUTE')"
+            ).fetchone()
+            if granted and granted[0]:
+                conn.execute("SELECT migration.bulk_load_begin(%s::regclass)", (name,))
+                deferred.by_function = True
             return deferred
         # Indexes that back no constraint (primary keys and UNIQUE stay: they are the rules).
         for index, definition in conn.execute(
@@ -131,6 +142,10 @@ class BulkLoad:
 
     def finish(self, conn: psycopg.Connection) -> None:
         """Build the indexes, add (and so validate) the foreign keys, enable the triggers."""
+        if self.by_function:
+            conn.execute(
+                "SELECT migration.bulk_load_finish(%s::regclass)", (self.table.as_string(conn),)
+            )
         for definition in self.indexes:
             conn.execute(sql.SQL(_from_catalog(definition)))
         for constraint, definition in self.foreign_keys:

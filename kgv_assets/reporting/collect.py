@@ -29,6 +29,7 @@ from kgv_assets.layout import (
 )
 from kgv_assets.legacy.catalogue import TABLES
 from kgv_assets.reporting.check_results import latest_check_results
+from kgv_assets.reporting.erasures import count_erasures, with_erasures
 from kgv_assets.reporting.model import (
     MigrationReport,
     PartitionFigures,
@@ -210,6 +211,7 @@ def build_report(
         staging, target = summary(conn, "staging"), summary(conn, "target")
         reasons, outcomes = quarantine_reasons(conn), rule_outcomes(conn)
         rollbacks = collect_rollbacks(conn)  # issue 14
+        erasures = count_erasures(conn)  # issue 16
     checked, failures = accounting_failures(partitions)
     checks = latest_check_results(instance, specs)
     return MigrationReport(
@@ -224,6 +226,8 @@ def build_report(
         checks=checks,
         identities_checked=checked,
         accounting_failures=failures,
-        verdict=with_rollbacks(judge(partitions, failures, checked, checks), rollbacks),
+        verdict=with_erasures(
+            with_rollbacks(judge(partitions, failures, checked, checks), rollbacks), erasures
+        ),
         notes=NOTES,
     )

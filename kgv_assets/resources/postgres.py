@@ -15,6 +15,7 @@ from psycopg_pool import ConnectionPool
 from pydantic import Field, PrivateAttr
 
 from kgv_assets.resources.copy_format import encode_copy_text
+from kgv_assets.security.connection import READER_URL, connect, login_url, tls_options
 
 
 def qualified(schema: str, table: str) -> sql.Identifier:
@@ -101,44 +102,69 @@ def copy_frame(
 class PostgresResource(dg.ConfigurableResource):
     """The target PostgreSQL (15+, PostGIS) that receives staging, target and bookkeeping.
 
-    Configured from ``KGV_PG_URL`` (a libpq connection URI); the password never appears in logs
-    or metadata (``dsn_for_people`` hides it).
+    Configured from ``KGV_PG_URL`` (a libpq connection URI: the loader's login); the password
+    never appears in logs or metadata (``dsn_for_people`` hides it). ``reading`` connects as
+    the read-only login of the checks and the report (``KGV_PG_READER_URL``, read when the
+    run uses it; ``url`` where it is not set). TLS: ``kgv_assets.security.connection``.
     """
 
     url: str = Field(description="libpq connection URI, e.g. postgresql://user@host:5432/kgv")
     pool_max_size: int = Field(default=4, description="Connections kept in the pool")
     _pool: ConnectionPool | None = PrivateAttr(default=None)
+    _reader_pool: ConnectionPool | None = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:  # noqa: D102
         self._pool = None
+        self._reader_pool = None
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:  # noqa: D102
         self.close()
 
     def close(self) -> None:
         """Close the pool (connections are opened again on the next use)."""
-        if self._pool is not None:
-            self._pool.close()
-            self._pool = None
+        for pool in (self._pool, self._reader_pool):
+            if pool is not None:
+                pool.close()
+        self._pool = self._reader_pool = None
+
+    def _open_pool(self, url: str) -> ConnectionPool:
+        # JIT off for the session: the migration's queries are large one-off sorts and
+        # aggregates, where compiling took longer than running (one check: 79x).
+        kwargs = {
+            "autocommit": True,
+            "application_name": "kgv_assets",
+            "options": "-c jit=off",
+            **tls_options(url),
+        }
+        # One connection first: a refusal (TLS, password, host) fails now, in one line,
+        # instead of the pool retrying it until its timeout.
+        connect(url, **kwargs).close()
+        return ConnectionPool(
+            url, min_size=1, max_size=self.pool_max_size, open=True, kwargs=kwargs
+        )
 
     @contextmanager
     def connection(self) -> Iterator[psycopg.Connection]:
         """A pooled connection; the caller opens transactions with ``conn.transaction()``."""
         if self._pool is None:
-            self._pool = ConnectionPool(
-                self.url,
-                min_size=1,
-                max_size=self.pool_max_size,
-                open=True,
-                # JIT off for the session: the migration's queries are large one-off sorts and
-                # aggregates, where compiling took longer than running (one check: 79x).
-                kwargs={
-                    "autocommit": True,
-                    "application_name": "kgv_assets",
-                    "options": "-c jit=off",
-                },
-            )
+            self._pool = self._open_pool(self.url)
         with self._pool.connection() as conn:
+            yield conn
+
+    @contextmanager
+    def reading(self) -> Iterator[psycopg.Connection]:
+        """A pooled connection as the read-only login (``KGV_PG_READER_URL``, else ``url``).
+
+        The reader's URL counts only where it names ``url``'s database (``login_url``).
+        """
+        reader = login_url(READER_URL, self.url)
+        if reader == self.url:
+            with self.connection() as conn:
+                yield conn
+            return
+        if self._reader_pool is None:
+            self._reader_pool = self._open_pool(reader)
+        with self._reader_pool.connection() as conn:
             yield conn
 
     @property

@@ -193,6 +193,7 @@ def test_validate_cli_exits_non_zero_on_an_error_in_the_selected_partitions(
     try:
         env = dagster_env(tmp_path / "dagster_home", copy, migrated.source_url)
         monkeypatch.setenv("KGV_PG_URL", copy)
+        monkeypatch.setenv("KGV_DAGSTER_PG_URL", copy)  # the instance of dagster.yaml
         with dg.DagsterInstance.from_config(env["DAGSTER_HOME"]) as instance:
             source = LegacySourceResource(url=migrated.source_url)
             register_partition_keys(instance, source.partition_keys())

@@ -105,7 +105,13 @@ def dashboard(demo_source: Path, tmp_path_factory: pytest.TempPathFactory) -> It
     process = None
     try:
         with pytest.MonkeyPatch.context() as mp:
-            for name in ("DAGSTER_HOME", "KGV_PG_URL", "KGV_SOURCE_URL", "KGV_SOURCE_SCHEMA"):
+            for name in (
+                "DAGSTER_HOME",
+                "KGV_PG_URL",
+                "KGV_DAGSTER_PG_URL",
+                "KGV_SOURCE_URL",
+                "KGV_SOURCE_SCHEMA",
+            ):
                 mp.setenv(name, env[name])
             instance = dg.DagsterInstance.from_config(str(home))
             definitions = defs()

@@ -95,6 +95,7 @@ def test_the_code_location_has_exactly_the_expected_objects() -> None:
         "validate",
         "backup_dump_job",
         "backup_verify_job",
+        "gdpr_erase_job",
     }
     assert {s.name for s in repository.sensor_defs} == {
         "legacy_changes_sensor",

@@ -38,6 +38,7 @@ def dagster_env(pg_url: str, demo_source: Path, tmp_path: Path) -> Iterator[dict
 
 def _instance(env: dict[str, str]) -> dg.DagsterInstance:
     os.environ["KGV_PG_URL"] = env["KGV_PG_URL"]
+    os.environ["KGV_DAGSTER_PG_URL"] = env["KGV_DAGSTER_PG_URL"]
     return dg.DagsterInstance.from_config(env["DAGSTER_HOME"])
 
 

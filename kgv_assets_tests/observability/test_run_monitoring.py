@@ -71,7 +71,13 @@ def deployment(
     url = create_database("kgv_runmon")
     env = dagster_env(tmp_path / "dagster_home", url, f"sqlite:///{demo_source}")
     env.pop("KGV_PUSHGATEWAY_URL", None)
-    for name in ("DAGSTER_HOME", "KGV_PG_URL", "KGV_SOURCE_URL", "KGV_SOURCE_SCHEMA"):
+    for name in (
+        "DAGSTER_HOME",
+        "KGV_PG_URL",
+        "KGV_DAGSTER_PG_URL",
+        "KGV_SOURCE_URL",
+        "KGV_SOURCE_SCHEMA",
+    ):
         monkeypatch.setenv(name, env[name])
     log = tmp_path / "daemon.log"
     with log.open("wb") as out:

@@ -123,7 +123,7 @@ def table_checks(
     ) -> Iterator[dg.AssetCheckResult]:
         scope = run_partitions(context, partitioned)
         errors: list[tuple[str, Exception]] = []
-        with postgres.connection() as conn:
+        with postgres.reading() as conn:  # the read-only login (KGV_PG_READER_URL)
             for key, check in by_key.items():
                 if key not in context.selected_asset_check_keys:
                     continue

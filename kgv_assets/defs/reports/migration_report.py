@@ -71,7 +71,7 @@ def migration_report(
     context: dg.AssetExecutionContext, config: MigrationReportConfig, postgres: PostgresResource
 ) -> dg.MaterializeResult:
     """Collect the figures, judge them, write HTML and JSON."""
-    with postgres.connection() as conn:
+    with postgres.reading() as conn:  # the read-only login (KGV_PG_READER_URL)
         report = build_report(
             conn, context.instance, check_specs(context.job_def), context.run.run_id
         )

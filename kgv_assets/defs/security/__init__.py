@@ -1,0 +1,1 @@
+"""Security and personal data: the GDPR erasure job (issue 16)."""

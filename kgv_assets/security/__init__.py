@@ -1,0 +1,1 @@
+"""Security and personal data: logins, TLS, GDPR erasure and export (issue 16)."""
