@@ -75,7 +75,7 @@ def main(scale: float, seed: int, top: int, out: Path) -> None:
             m = run(command, env, ROOT)
             if m.returncode != 0:
                 raise StepFailed(f"profiled run exited with {m.returncode}:\n{m.stderr[-3000:]}")
-            os.environ["KGV_PG_URL"] = pg_url  # the instance's storage is the run's database
+            os.environ["KGV_PG_URL"] = os.environ["KGV_DAGSTER_PG_URL"] = pg_url  # the storage
             steps = slowest_steps(home, top)
     functions = project_functions(tree_file.read_text(), top)
     lines = [

@@ -90,6 +90,7 @@ def dagster_env(pg_url: str, source: Path, home: Path) -> dict[str, str]:
     return {
         **os.environ,
         "KGV_PG_URL": pg_url,
+        "KGV_DAGSTER_PG_URL": pg_url,  # the instance's storage in the run's database (dagster.yaml)
         "KGV_SOURCE_URL": f"sqlite:///{source}",
         "KGV_SOURCE_SCHEMA": "",
         "DAGSTER_HOME": str(home),
