@@ -129,7 +129,10 @@ def test_without_the_roles_the_command_names_the_missing_ones(
     stored = dumps.take_dump(source.url, backup_dir / "dumps")
     done = kgv("backup", "verify", stored.name, "--without-roles")
     assert done.exit_code == 1
-    assert "roles the target cluster does not have: kgv_app, kgv_owner, kgv_readonly" in done.output
+    assert (
+        "roles the target cluster does not have: "
+        "kgv_app, kgv_loader, kgv_owner, kgv_readonly, kgv_reviewer" in done.output
+    )
     assert stored.roles_file.name in done.output
     assert not stored.verify_path.exists(), "a diagnosis, not a verdict on the dump"
 
