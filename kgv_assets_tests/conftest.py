@@ -236,6 +236,16 @@ def shared_migration(demo_source: Path) -> Iterator[Migrated]:
         yield done
 
 
+# What dagster_env points at the test's instance, for tests that set them in their own process.
+INSTANCE_VARIABLES = (
+    "DAGSTER_HOME",
+    "KGV_PG_URL",
+    "KGV_DAGSTER_PG_URL",
+    "KGV_SOURCE_URL",
+    "KGV_SOURCE_SCHEMA",
+)
+
+
 def dagster_env(home: Path, pg_url: str, source_url: str) -> dict[str, str]:
     """The environment of a ``dagster`` command on a real instance (dagster.yaml) in ``home``.
 

@@ -34,7 +34,12 @@ from kgv_assets.partitions import all_partitions_tags, register_partition_keys
 from kgv_assets.reporting.check_results import check_specs
 from kgv_assets.resources.legacy_source import LegacySourceResource
 from kgv_assets_tests import chromium
-from kgv_assets_tests.conftest import create_database, dagster_env, drop_database
+from kgv_assets_tests.conftest import (
+    INSTANCE_VARIABLES,
+    create_database,
+    dagster_env,
+    drop_database,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = os.environ.get("KGV_SCREENSHOTS_DIR")
@@ -105,13 +110,7 @@ def dashboard(demo_source: Path, tmp_path_factory: pytest.TempPathFactory) -> It
     process = None
     try:
         with pytest.MonkeyPatch.context() as mp:
-            for name in (
-                "DAGSTER_HOME",
-                "KGV_PG_URL",
-                "KGV_DAGSTER_PG_URL",
-                "KGV_SOURCE_URL",
-                "KGV_SOURCE_SCHEMA",
-            ):
+            for name in INSTANCE_VARIABLES:
                 mp.setenv(name, env[name])
             instance = dg.DagsterInstance.from_config(str(home))
             definitions = defs()

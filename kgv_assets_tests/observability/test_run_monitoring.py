@@ -29,6 +29,7 @@ import yaml
 from kgv_assets.partitions import all_partitions_tags, register_partition_keys
 from kgv_assets.resources.legacy_source import LegacySourceResource
 from kgv_assets_tests.conftest import (
+    INSTANCE_VARIABLES,
     ROOT,
     Migrated,
     create_database,
@@ -71,13 +72,7 @@ def deployment(
     url = create_database("kgv_runmon")
     env = dagster_env(tmp_path / "dagster_home", url, f"sqlite:///{demo_source}")
     env.pop("KGV_PUSHGATEWAY_URL", None)
-    for name in (
-        "DAGSTER_HOME",
-        "KGV_PG_URL",
-        "KGV_DAGSTER_PG_URL",
-        "KGV_SOURCE_URL",
-        "KGV_SOURCE_SCHEMA",
-    ):
+    for name in INSTANCE_VARIABLES:
         monkeypatch.setenv(name, env[name])
     log = tmp_path / "daemon.log"
     with log.open("wb") as out:
