@@ -162,6 +162,12 @@ class LegacySourceResource(dg.ConfigurableResource):
                 yield pd.DataFrame.from_records(rows, columns=names, coerce_float=False)
             result.close()
 
+    @property
+    def _sqlite_file(self) -> str | None:
+        """The SQLite file the Arrow-native reader opens; None for other sources."""
+        url = make_url(self.url)
+        return url.database if url.get_backend_name() == "sqlite" and url.database else None
+
     def read_hashed_chunks(
         self, table: Table, partition_keys: Sequence[str] | None = None
     ) -> Iterator[pd.DataFrame]:
@@ -173,9 +179,8 @@ class LegacySourceResource(dg.ConfigurableResource):
         legacy schema quarantines it exactly as before. Other sources: ``read_chunks``, hashed.
         Rows come in no particular order (staging keeps none).
         """
-        url = make_url(self.url)
-        if url.get_backend_name() == "sqlite" and url.database:
-            for batch in sqlite_batches(url.database, table, partition_keys, self.chunk_rows):
+        if path := self._sqlite_file:
+            for batch in sqlite_batches(path, table, partition_keys, self.chunk_rows):
                 chunk = batch.rows.to_pandas()  # text as object columns, NULL as None
                 for row, values in batch.undecodable.items():  # rare: invalid bytes only
                     for column, raw in values.items():
@@ -193,14 +198,12 @@ class LegacySourceResource(dg.ConfigurableResource):
         Arrow-native for SQLite (``kgv_assets.resources.batches``); other sources are read as
         ``read_chunks`` and hashed the same way. Rows come in no particular order.
         """
-        url = make_url(self.url)
-        if url.get_backend_name() == "sqlite" and url.database:
-            for batch in sqlite_batches(url.database, table, partition_keys, self.chunk_rows):
+        if path := self._sqlite_file:
+            for batch in sqlite_batches(path, table, partition_keys, self.chunk_rows):
                 yield batch.rows
             return
-        for chunk in self.read_chunks(table, partition_keys):
-            hashed = chunk.assign(**{HASH_COLUMN: row_hash(chunk, table.column_names)})
-            yield pl.from_pandas(hashed).cast({c: pl.String for c in table.column_names})
+        for chunk in self.read_hashed_chunks(table, partition_keys):
+            yield pl.from_pandas(chunk).cast({c: pl.String for c in table.column_names})
 
     def source_columns(self) -> dict[str, set[str]]:
         """Per table of the source's legacy schema, its column names (for the drift check)."""
