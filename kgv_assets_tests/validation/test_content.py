@@ -21,6 +21,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from kgv_assets.defs.checks.factory import StepSource
 from kgv_assets.legacy.catalogue import table
 from kgv_assets.resources.legacy_source import LegacySourceResource
 from kgv_assets.validation.content import (
@@ -164,3 +165,23 @@ def test_only_partitions_whose_rows_differ_are_compared_row_by_row(
     assert differing_partitions(source, aggregates(changed)) == [partition]
     dropped = _hashes(rows[:i] + rows[i + 1 :])
     assert differing_partitions(source, aggregates(dropped)) == [partition]
+
+
+def test_a_check_step_reads_a_table_once_and_counts_the_same(demo_source: Path) -> None:
+    """The step's counts taken from the content check's rows equal the source's own count.
+
+    Per partition, for every table with a content check; and only over every partition: a
+    scoped step (or one without the content check) asks the source to count.
+    """
+    source = LegacySourceResource(url=f"sqlite:///{demo_source}", chunk_rows=5_000)
+    specs = [spec.content for spec in TABLE_CHECKS if spec.content is not None]
+    step = StepSource(source, None, specs)
+    for spec in specs:
+        assert step.partition_counts(spec.source) == source.partition_counts(spec.source)
+        assert step.hashes(spec) is step.hashes(spec), "read once per step"
+    counted = [spec.source.name for spec in specs if spec.source.is_partitioned]
+    assert counted, "the demo has partitioned tables with content checks"
+    antrag = next(spec for spec in specs if spec.source.name == "Antrag")
+    scoped = StepSource(source, ["2021"], [antrag])
+    assert scoped.partition_counts(antrag.source) == source.partition_counts(antrag.source)
+    assert set(scoped.hashes(antrag)["partition"].unique()) == {"2021"}

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import dagster as dg
+import polars as pl
 import psycopg
 
 from kgv_assets.legacy.catalogue import Table
@@ -27,10 +28,57 @@ from kgv_assets.metadata import table_value
 from kgv_assets.partitions import LEGACY_YEAR
 from kgv_assets.resources.legacy_source import LegacySourceResource
 from kgv_assets.resources.postgres import PostgresResource
+from kgv_assets.validation.content import PARTITION, ContentSpec, source_hashes
 from kgv_assets.validation.outcome import Outcome, scope_label
 from kgv_assets.validation.reconciliation import Ledger, reconcile
 
-Evaluate = Callable[[psycopg.Connection, LegacySourceResource, list[str] | None], Outcome]
+
+class StepSource:
+    """The legacy source as one check step reads it: a table's rows at most once.
+
+    A table's content check reads its rows with their hashes (``source_hashes``); when the
+    step also reconciles that table over every partition, the per-partition counts are taken
+    from the same rows instead of a second pass over the source (``COUNT … GROUP BY`` of the
+    partition rule: as much work for SQLite as the read). Counts are the source's either way:
+    the rows it returned now, partitioned by the same rule. A step that reconciles without the
+    content check (a subset, or a scoped run) asks the source to count, as before.
+
+    Args:
+        source: The legacy source resource.
+        scope: The partitions the step checks (None: all).
+        content: The content specs of the tables whose rows this step reads.
+    """
+
+    def __init__(
+        self,
+        source: LegacySourceResource,
+        scope: list[str] | None,
+        content: Sequence[ContentSpec] = (),
+    ) -> None:
+        self.source = source
+        self.scope = scope
+        self._content = {spec.source.name: spec for spec in content}
+        self._hashes: dict[str, pl.DataFrame] = {}
+
+    def hashes(self, spec: ContentSpec) -> pl.DataFrame:
+        """``source_hashes`` of the table's rows in scope, read once per step."""
+        name = spec.source.name
+        if name not in self._hashes:
+            self._hashes[name] = source_hashes(
+                spec, self.source.read_batches(spec.source, self.scope)
+            )
+        return self._hashes[name]
+
+    def partition_counts(self, table: Table) -> dict[str, int]:
+        """Rows per partition key of ``table`` as the source has them now."""
+        spec = self._content.get(table.name)
+        if spec is None or self.scope is not None:
+            return self.source.partition_counts(table)
+        counts = self.hashes(spec).group_by(PARTITION).len()
+        return {str(key): int(n) for key, n in counts.iter_rows()}
+
+
+Evaluate = Callable[[psycopg.Connection, StepSource, list[str] | None], Outcome]
 
 
 def run_partitions(context: dg.AssetCheckExecutionContext, partitioned: bool) -> list[str] | None:
@@ -72,22 +120,23 @@ class Check:
     Attributes:
         name: The check's name.
         description: What it checks, for the UI.
-        evaluate: (connection, legacy source, partitions or None) → Outcome.
+        evaluate: (connection, the step's legacy source, partitions or None) → Outcome.
         blocking: Whether an ERROR failure stops the assets downstream (and fails the run).
+        reads: The content spec of the table whose rows the check reads from the source
+            (the content check), so the step reads them once (``StepSource``).
     """
 
     name: str
     description: str
     evaluate: Evaluate
     blocking: bool
+    reads: ContentSpec | None = None
 
 
 def reconciled_check(name: str, ledger: Ledger, source: Table, description: str) -> Check:
     """``<name>_reconciled``: source = loaded + quarantined per partition of one stage, blocking."""
 
-    def evaluate(
-        conn: psycopg.Connection, legacy: LegacySourceResource, scope: list[str] | None
-    ) -> Outcome:
+    def evaluate(conn: psycopg.Connection, legacy: StepSource, scope: list[str] | None) -> Outcome:
         return reconcile(conn, ledger, legacy.partition_counts(source), scope)
 
     return Check(f"{name}_reconciled", description, evaluate, blocking=True)
@@ -122,13 +171,13 @@ def table_checks(
         legacy_source: LegacySourceResource,
     ) -> Iterator[dg.AssetCheckResult]:
         scope = run_partitions(context, partitioned)
+        selected = [(k, c) for k, c in by_key.items() if k in context.selected_asset_check_keys]
+        legacy = StepSource(legacy_source, scope, [c.reads for _, c in selected if c.reads])
         errors: list[tuple[str, Exception]] = []
         with postgres.reading() as conn:  # the read-only login (KGV_PG_READER_URL)
-            for key, check in by_key.items():
-                if key not in context.selected_asset_check_keys:
-                    continue
+            for key, check in selected:
                 try:
-                    outcome = check.evaluate(conn, legacy_source, scope)
+                    outcome = check.evaluate(conn, legacy, scope)
                 except Exception as error:  # reported below, after the other checks ran
                     errors.append((check.name, error))
                     continue

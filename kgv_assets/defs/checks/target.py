@@ -9,9 +9,8 @@ non-zero); WARN checks flag dirty legacy data the migration kept.
 import dagster as dg
 import psycopg
 
-from kgv_assets.defs.checks.factory import Check, reconciled_check, table_checks
+from kgv_assets.defs.checks.factory import Check, StepSource, reconciled_check, table_checks
 from kgv_assets.layout import REPORTING_VIEWS, REPORTING_VIEWS_KEY, TARGET, target_key
-from kgv_assets.resources.legacy_source import LegacySourceResource
 from kgv_assets.validation import content, integrity, rules
 from kgv_assets.validation.outcome import Outcome
 from kgv_assets.validation.registry import TABLE_CHECKS, TableChecks
@@ -35,11 +34,8 @@ def _matches_source(spec: TableChecks) -> Check:
     how, source = spec.content, spec.source
     assert how is not None and source is not None
 
-    def evaluate(
-        conn: psycopg.Connection, legacy: LegacySourceResource, scope: list[str] | None
-    ) -> Outcome:
-        hashes = content.source_hashes(how, legacy.read_batches(source, scope))
-        return content.matches_source(conn, how, hashes, scope)
+    def evaluate(conn: psycopg.Connection, legacy: StepSource, scope: list[str] | None) -> Outcome:
+        return content.matches_source(conn, how, legacy.hashes(how), scope)
 
     return Check(
         f"{spec.name}_matches_source",
@@ -49,6 +45,7 @@ def _matches_source(spec: TableChecks) -> Check:
         "rows are compared: missing, changed and extra rows are counted, with example keys.",
         evaluate,
         blocking=True,
+        reads=how,
     )
 
 
