@@ -15,7 +15,9 @@ Result. The outcome's verdict, severity and one-line summary, its figures as num
 tables as table metadata and its sample keys (keys only, never personal data).
 """
 
+import threading
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,15 +61,17 @@ class StepSource:
         self.scope = scope
         self._content = {spec.source.name: spec for spec in content}
         self._hashes: dict[str, pl.DataFrame] = {}
+        self._lock = threading.Lock()
 
     def hashes(self, spec: ContentSpec) -> pl.DataFrame:
-        """``source_hashes`` of the table's rows in scope, read once per step."""
+        """``source_hashes`` of the table's rows in scope, read once per step (thread-safe)."""
         name = spec.source.name
-        if name not in self._hashes:
-            self._hashes[name] = source_hashes(
-                spec, self.source.read_batches(spec.source, self.scope)
-            )
-        return self._hashes[name]
+        with self._lock:  # two checks of the step may ask at once
+            if name not in self._hashes:
+                self._hashes[name] = source_hashes(
+                    spec, self.source.read_batches(spec.source, self.scope)
+                )
+            return self._hashes[name]
 
     def partition_counts(self, table: Table) -> dict[str, int]:
         """Rows per partition key of ``table`` as the source has them now."""
@@ -142,13 +146,40 @@ def reconciled_check(name: str, ledger: Ledger, source: Table, description: str)
     return Check(f"{name}_reconciled", description, evaluate, blocking=True)
 
 
+CHECK_THREADS = 2
+"""Checks of one step evaluated at once: while one waits for PostgreSQL (most are one query
+over the table), another computes in Python (format rules, the content check's source read)."""
+
+
+def evaluate_side_by_side(
+    postgres: PostgresResource, legacy: StepSource, checks: Sequence[Check]
+) -> Iterator[Outcome | BaseException]:
+    """Each check's outcome (or the error it raised), in the order of ``checks``.
+
+    ``CHECK_THREADS`` threads evaluate them, each check on a connection of its own as the
+    read-only login; every query is the same as one after the other, only the waits overlap.
+    """
+
+    def evaluate(check: Check) -> Outcome:
+        with postgres.reading() as conn:  # the read-only login (KGV_PG_READER_URL)
+            return check.evaluate(conn, legacy, legacy.scope)
+
+    # The first connection in this thread: the pool is opened once, not by racing workers.
+    with postgres.reading(), ThreadPoolExecutor(CHECK_THREADS, "kgv-check") as pool:
+        futures = [pool.submit(evaluate, check) for check in checks]
+        for future in futures:
+            error = future.exception()
+            yield future.result() if error is None else error
+
+
 def table_checks(
     asset: dg.AssetKey, checks: Sequence[Check], *, partitioned: bool
 ) -> dg.AssetChecksDefinition:
-    """The checks of one table asset, run together in one step (one connection).
+    """The checks of one table asset, run together in one step.
 
     Any subset can run (``can_subset``). A check that raises does not keep the others of the
-    table from reporting; the step fails with the first error after all have run.
+    table from reporting; the step fails with the first error after all have run. The checks
+    are evaluated ``CHECK_THREADS`` at a time (``evaluate_side_by_side``).
 
     Args:
         asset: The checked asset.
@@ -173,15 +204,14 @@ def table_checks(
         scope = run_partitions(context, partitioned)
         selected = [(k, c) for k, c in by_key.items() if k in context.selected_asset_check_keys]
         legacy = StepSource(legacy_source, scope, [c.reads for _, c in selected if c.reads])
-        errors: list[tuple[str, Exception]] = []
-        with postgres.reading() as conn:  # the read-only login (KGV_PG_READER_URL)
-            for key, check in selected:
-                try:
-                    outcome = check.evaluate(conn, legacy, scope)
-                except Exception as error:  # reported below, after the other checks ran
-                    errors.append((check.name, error))
-                    continue
+        errors: list[tuple[str, BaseException]] = []
+        for (key, check), outcome in zip(
+            selected, evaluate_side_by_side(postgres, legacy, [c for _, c in selected]), strict=True
+        ):
+            if isinstance(outcome, Outcome):
                 yield check_result(outcome, scope, key)
+            else:  # reported below, after the other checks ran
+                errors.append((check.name, outcome))
         if errors:
             names = ", ".join(name for name, _ in errors)
             raise RuntimeError(f"{asset.to_user_string()}: checks could not run: {names}") from (
