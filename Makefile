@@ -12,11 +12,12 @@ SEED   ?= 42
 REPS   ?= 3
 BENCH_ARGS ?=
 # make bench: SCALE only when given (make's SCALE ?= 1 is the demo's); 4.5 ≈ 1M legacy rows
+AB_REPS := $(if $(filter command line environment,$(origin REPS)),$(REPS),2)
 BENCH_SCALE := $(if $(filter command line environment,$(origin SCALE)),$(SCALE),4.5)
 DEMO_DB := .demo/kgv_demo.sqlite
 STAMP  := $(VENV)/.installed
 
-.PHONY: help setup demo test ui monitor lint typecheck format bench bench-memory bench-profile clean lock screenshots
+.PHONY: help setup demo test ui monitor lint typecheck format bench bench-ab bench-memory bench-profile clean lock screenshots
 
 help: ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -78,6 +79,11 @@ bench: $(STAMP) ## migration vs pgloader, sling, dlt and the floors, per stage, 
 bench-memory: $(STAMP) ## only the scaling: the full migration at 0.25x, 1x and 4x SCALE (4.5 unless given)
 	docker/install-system-packages.sh base bench
 	$(ENV) python -m bench.run --memory --scale $(BENCH_SCALE)
+
+bench-ab: $(STAMP) ## before/after in one run: REF=<commit> against the working tree (SCALE=1, REPS=2)
+	docker/install-system-packages.sh base
+	@test -n "$(REF)" || { echo "make bench-ab: set REF=<commit>" >&2; exit 2; }
+	$(ENV) python -m bench.ab --ref $(REF) --scale $(SCALE) --reps $(AB_REPS)
 
 bench-profile: $(STAMP) ## pyinstrument profile of one in-process full migration (bench/results/profile.*)
 	docker/install-system-packages.sh base
