@@ -8,6 +8,13 @@ These subclasses keep one connection per storage and process open and reuse it (
 of one; checked before use and renewed after ``POOL_RECYCLE_SECONDS``, so a restarted server
 costs one failed ping, never a failed run); everything else is dagster-postgres unchanged.
 ``dagster.yaml`` names them instead of the ``storage: postgres:`` shorthand.
+
+Their sessions also commit asynchronously (``synchronous_commit = off``): each of a run's
+thousand-odd events is a commit of its own, and waiting for its WAL flush cost about a
+millisecond each (0.14 ms without, measured on this machine's disk). PostgreSQL documents
+the trade: a server crash may lose the last fraction of a second of events (at most three
+``wal_writer_delay``), never corrupt anything. That is Dagster's run log only: the migration's
+own writes, its accounting and quarantine, are other sessions and commit synchronously.
 """
 
 from __future__ import annotations
@@ -18,8 +25,16 @@ from typing import Any
 import sqlalchemy as sa
 from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage, PostgresScheduleStorage
 from dagster_postgres.utils import create_pg_engine, pg_url_from_config
+from sqlalchemy import event
 
 POOL_RECYCLE_SECONDS = 600
+
+
+def _asynchronous_commit(dbapi_conn: Any, _record: Any) -> None:
+    """On every new storage connection: commits do not wait for their WAL flush."""
+    with dbapi_conn.cursor() as cur:
+        cur.execute("SET synchronous_commit = off")
+    dbapi_conn.commit()  # before SQLAlchemy switches the connection to autocommit
 
 
 def _pooled(storage: Any) -> None:
@@ -34,6 +49,7 @@ def _pooled(storage: Any) -> None:
         pool_pre_ping=True,
         pool_recycle=POOL_RECYCLE_SECONDS,
     )
+    event.listen(storage._engine, "connect", _asynchronous_commit)
     previous.dispose()
 
 

@@ -45,3 +45,22 @@ def test_the_storages_keep_their_connection(
         opened = _sessions(pg_url) - before
         assert len(instance.all_logs(run.run_id)) >= 100
     assert opened <= 5, f"{opened} sessions opened for 100 events"
+
+
+def test_the_storages_commit_without_waiting_for_the_wal(
+    pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in dagster_env(tmp_path / "home", pg_url, "sqlite://").items():
+        monkeypatch.setenv(name, value)
+    with dg.DagsterInstance.get() as instance:
+        for storage in (
+            instance.run_storage,
+            instance.event_log_storage,
+            instance.schedule_storage,
+        ):
+            with storage._engine.connect() as conn:  # type: ignore[union-attr]
+                setting = conn.exec_driver_sql("SHOW synchronous_commit").scalar()
+            assert setting == "off", type(storage).__name__
+    # The migration's own sessions keep PostgreSQL's default.
+    with psycopg.connect(pg_url) as conn:
+        assert scalar(conn, "SHOW synchronous_commit") == "on"
