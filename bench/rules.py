@@ -1,0 +1,90 @@
+"""Micro-benchmark of the column rules on real demo chunks: ``python -m bench.rules``.
+
+Reads the two big legacy tables (Antrag, Verlauf) of a demo source in staged form (chunks of
+``CHUNK_ROWS`` rows, object columns of str/None, as ``load.target_table`` hands them to the
+loaders) and times, per chunk, each rule's converter, ``apply_rules`` as a whole and the file
+reference parsing ``ApplicationsLoader.transform`` adds. No database: the rules are pure.
+Best of ``--repeat`` runs, in seconds over all chunks.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+import pandas as pd
+
+from bench.source import source_path
+from kgv_assets.load.target_table import CHUNK_ROWS
+from kgv_assets.transform.file_references import parse_file_reference
+from kgv_assets.transform.tables import application_history, applications
+from kgv_assets.transform.tables.mapping import TableMapping, apply_rules
+
+MAPPINGS = {"Antrag": applications.MAPPING, "Verlauf": application_history.MAPPING}
+
+
+def staged_chunks(source: Path, table: str) -> list[pd.DataFrame]:
+    """The rows of ``table`` as staged chunks (every value text or None)."""
+    with sqlite3.connect(f"file:{source}?mode=ro", uri=True) as db:
+        frame = pd.read_sql_query(f'SELECT * FROM "{table}"', db, dtype=object)
+    frame = frame.astype(object).where(frame.notna(), None)
+    return [frame.iloc[i : i + CHUNK_ROWS] for i in range(0, len(frame), CHUNK_ROWS)]
+
+
+def best(work: Callable[[], object], repeat: int) -> float:
+    """The fastest of ``repeat`` runs of ``work``, in seconds."""
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
+def timings(mapping: TableMapping, chunks: list[pd.DataFrame], repeat: int) -> dict[str, float]:
+    """Seconds over all chunks: per converter (summed over its columns) and per stage."""
+    seconds: dict[str, float] = {}
+    for rule in mapping.rules:
+        convert = rule.convert
+        if convert is None or rule.source is None:
+            continue
+        source = rule.source
+        name = convert.__name__
+        seconds[name] = seconds.get(name, 0.0) + best(
+            lambda: [convert(c[source]) for c in chunks], repeat
+        )
+    if mapping is applications.MAPPING:
+        seconds["parse_file_reference"] = best(
+            lambda: [parse_file_reference(c["an_Aktenzeichen"]) for c in chunks], repeat
+        )
+    seconds["apply_rules"] = best(lambda: [apply_rules(mapping, c) for c in chunks], repeat)
+    return seconds
+
+
+@click.command()
+@click.option("--scale", type=float, default=1.0, show_default=True)
+@click.option("--seed", type=int, default=42, show_default=True)
+@click.option("--repeat", type=int, default=3, show_default=True)
+@click.option(
+    "--directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path(".demo"),
+    show_default=True,
+    help="where the demo source is generated (once) and reused",
+)
+def main(scale: float, seed: int, repeat: int, directory: Path) -> None:
+    """Time the rules of Antrag and Verlauf on the demo source of ``scale``."""
+    source = source_path(directory, scale, seed)
+    for table, mapping in MAPPINGS.items():
+        chunks = staged_chunks(source, table)
+        rows = sum(len(c) for c in chunks)
+        click.echo(f"{table}: {rows} rows in {len(chunks)} chunks")
+        for name, s in timings(mapping, chunks, repeat).items():
+            click.echo(f"  {name:<24} {s:8.3f} s")
+
+
+if __name__ == "__main__":
+    main()
