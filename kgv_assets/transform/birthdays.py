@@ -9,6 +9,10 @@ rule is testable and stable.
 Rejected (NULL, raw kept in legacy), each with its reason: impossible dates ('31.04.1975',
 '29.02.1981'); slash formats ('05/06/1970': day/month order cannot be known, never guessed);
 vague text ('ca. 1960', 'unbekannt', '1960'); dates in the future; years before 1900.
+
+The rules run in polars for every value whose year is between ``_DECIDED_YEARS`` (all but the
+odd typo); pandas decides the rest (its calendar ends in 1677 and 2262, where a date becomes
+"impossible"), and whole columns polars cannot hold (``conversion.to_polars``).
 """
 
 from __future__ import annotations
@@ -16,8 +20,9 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
+import polars as pl
 
-from kgv_assets.transform.conversion import Converted
+from kgv_assets.transform.conversion import Converted, strip, to_polars
 
 _FORMATS = {
     "dotted": r"^(?P<d>[0-9]{1,2})\.(?P<m>[0-9]{1,2})\.(?P<y>[0-9]{4})$",
@@ -27,6 +32,13 @@ _FORMATS = {
 }
 _SLASH = r"^[0-9]{1,2}/[0-9]{1,2}/(?:[0-9]{2}|[0-9]{4})$"
 MIN_YEAR = 1900
+NOT_RECOGNISED = "birthday: not a recognised date format"
+SLASH = "birthday: slash format (day/month order unknowable)"
+IMPOSSIBLE = "birthday: impossible date"
+FUTURE = "birthday: in the future"
+TOO_OLD = "birthday: before 1900"
+# Years decided in polars; pandas decides the others (its calendar: 1677-09-22..2262-04-11).
+_DECIDED_YEARS = (1700, 2200)
 
 
 def century(yy: pd.Series, reference_year: int) -> pd.Series:
@@ -37,6 +49,76 @@ def century(yy: pd.Series, reference_year: int) -> pd.Series:
 def parse_birthday(s: pd.Series, today: dt.date | None = None) -> Converted:
     """Free-text birthday → date (see the module rules); anything unsure → NULL + legacy."""
     today = today or dt.date.today()
+    text = to_polars(s)
+    if text is None:
+        return _parse_birthday_pandas(s, today)
+    out = pl.DataFrame({"text": text}).select(_birthday(pl.col("text"), today))
+    rest = (~out["decided"]).to_numpy()
+    dates = out["date"].to_numpy().astype("datetime64[ns]")
+    reasons = out["reason"].to_pandas().to_numpy()
+    if rest.any():
+        fallback = _parse_birthday_pandas(s[rest], today)
+        dates[rest] = fallback.values.to_numpy()
+        reasons[rest] = fallback.reasons.to_numpy()
+    return Converted(
+        pd.Series(dates, index=s.index), pd.Series(reasons, index=s.index, dtype=object)
+    )
+
+
+def _century(yy: pl.Expr, reference_year: int) -> pl.Expr:
+    return pl.when(yy > reference_year % 100).then(yy).otherwise(yy + 100) + 1900
+
+
+def _birthday(value: pl.Expr, today: dt.date) -> list[pl.Expr]:
+    """The date, the reason and whether polars decided the value (see parse_birthday)."""
+    text = strip(value)
+    parts: dict[str, pl.Expr] = {}
+    for name, pattern in _FORMATS.items():
+        groups = text.str.extract_groups(pattern)
+        y = groups.struct.field("y").cast(pl.Int32)
+        found = {
+            "d": groups.struct.field("d").cast(pl.Int32),
+            "m": groups.struct.field("m").cast(pl.Int32),
+            "y": _century(y, today.year) if name == "dotted_short" else y,
+        }
+        for part, expr in found.items():  # the first format that matches, as in pandas
+            parts[part] = expr if part not in parts else pl.coalesce(parts[part], expr)
+    d, m, y = parts["d"], parts["m"], parts["y"]
+    present = text.is_not_null() & (text != "")
+    recognised = y.is_not_null()
+    iso = (
+        y.cast(pl.String).str.zfill(4)
+        + "-"
+        + m.cast(pl.String).str.zfill(2)
+        + "-"
+        + d.cast(pl.String).str.zfill(2)
+    )
+    date = iso.str.to_date("%Y-%m-%d", strict=False)
+    future = date > pl.lit(today)
+    too_old = y < MIN_YEAR
+    not_recognised = pl.lit(NOT_RECOGNISED)
+    reason = (
+        pl.when(~present)
+        .then(None)
+        .when(~recognised)
+        .then(pl.when(text.str.contains(_SLASH)).then(pl.lit(SLASH)).otherwise(not_recognised))
+        .when(date.is_null())
+        .then(pl.lit(IMPOSSIBLE))
+        .when(too_old)
+        .then(pl.lit(TOO_OLD))
+        .when(future)
+        .then(pl.lit(FUTURE))
+    )
+    decided = ~recognised | y.is_between(*_DECIDED_YEARS)
+    return [
+        pl.when(decided & reason.is_null()).then(date).alias("date"),
+        pl.when(decided).then(reason).alias("reason"),
+        decided.fill_null(True).alias("decided"),
+    ]
+
+
+def _parse_birthday_pandas(s: pd.Series, today: dt.date) -> Converted:
+    """``parse_birthday`` in pandas: for what polars leaves, and the oracle of its tests."""
     text = s.str.strip()
     present = text.notna() & (text != "")
     d = pd.Series(pd.NA, index=s.index, dtype="Int64")
@@ -61,11 +143,9 @@ def parse_birthday(s: pd.Series, today: dt.date | None = None) -> Converted:
     too_old = y < MIN_YEAR
     ok = dates.notna() & ~future & ~too_old.fillna(False)
     reasons = pd.Series(None, index=s.index, dtype=object)
-    reasons[present & ~recognised] = "birthday: not a recognised date format"
-    reasons[present & text.str.fullmatch(_SLASH, na=False)] = (
-        "birthday: slash format (day/month order unknowable)"
-    )
-    reasons[recognised & dates.isna()] = "birthday: impossible date"
-    reasons[recognised & future.fillna(False)] = "birthday: in the future"
-    reasons[recognised & too_old.fillna(False) & dates.notna()] = "birthday: before 1900"
+    reasons[present & ~recognised] = NOT_RECOGNISED
+    reasons[present & text.str.fullmatch(_SLASH, na=False)] = SLASH
+    reasons[recognised & dates.isna()] = IMPOSSIBLE
+    reasons[recognised & future.fillna(False)] = FUTURE
+    reasons[recognised & too_old.fillna(False) & dates.notna()] = TOO_OLD
     return Converted(dates.where(ok), reasons)

@@ -18,6 +18,12 @@ SQL Server's sentinel dates mean "no date": 1900-01-01 and 1753-01-01 (any time 
 NULL, reason ``sentinel``; 9999-12-31 → NULL, reason ``sentinel (open end)``. Other values
 outside pandas' nanosecond range (years before 1678 or after 2261) → NULL, reason ``out of
 range``; they never crash anything. The raw text is kept in ``legacy`` in every such case.
+
+Polars decides the values of the extractor's shape ('2021-03-28 02:30:00.000', or the date
+alone) between ``_POLARS_WINDOW`` (where its time-zone data and pandas' agree: pandas' pytz
+tables have no daylight saving after 2037, and pre-1902 times get the rule above), outside
+the spring-forward gaps, and every sentinel and out-of-range year; pandas decides every other
+value (other ISO 8601 spellings, gaps, early and late times, impossible dates), as before.
 """
 
 from __future__ import annotations
@@ -27,8 +33,9 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
+import polars as pl
 
-from kgv_assets.transform.conversion import Converted
+from kgv_assets.transform.conversion import Converted, strip, to_polars
 
 TIMEZONE = "Europe/Berlin"
 SENTINELS = ("1900-01-01", "1753-01-01")
@@ -36,6 +43,18 @@ OPEN_END = "9999-12-31"
 _SAFE_YEARS = (1678, 2261)
 _PANDAS_KNOWS_FROM = pd.Timestamp("1901-12-14")
 _GAP_FROM, _CET_FROM = pd.Timestamp("1893-04-01 00:00:00"), pd.Timestamp("1893-04-01 00:06:32")
+SENTINEL = "datetime: sentinel"
+SENTINEL_OPEN_END = "datetime: sentinel (open end)"
+OUT_OF_RANGE = "datetime: out of range"
+NOT_A_DATE = "datetime: not a date"
+# Local times polars localises (see the module docstring); the test compares every half hour.
+_POLARS_WINDOW = (dt.datetime(1902, 1, 1), dt.datetime(2037, 1, 1))
+_SHAPE = (
+    r"^(?P<date>[0-9]{4}-[0-9]{2}-[0-9]{2})"
+    r"(?: (?P<h>[0-9]{2}):(?P<mi>[0-9]{2}):(?P<s>[0-9]{2})(?:\.(?P<f>[0-9]{1,9}))?)?$"
+)
+_NS = {"h": 3_600_000_000_000, "mi": 60_000_000_000, "s": 1_000_000_000}
+_LIMITS = {"h": 23, "mi": 59, "s": 59}
 
 
 def _offset(day: dt.datetime) -> pd.Timedelta:
@@ -49,6 +68,81 @@ _MEAN_TIME, _CET = _offset(dt.datetime(1890, 1, 1)), _offset(dt.datetime(1900, 1
 
 def parse_legacy_datetime(s: pd.Series) -> Converted:
     """Europe/Berlin local time → timestamptz; sentinels and out-of-range values → NULL."""
+    text = to_polars(s)
+    if text is None:
+        return _parse_legacy_datetime_pandas(s)
+    out = _instants(text)
+    utc = out["utc"].fill_null(np.iinfo(np.int64).min).to_numpy(writable=True)  # min: NaT
+    reasons = out["reason"].to_pandas().to_numpy()
+    rest = (~out["decided"]).to_numpy()
+    if rest.any():
+        fallback = _parse_legacy_datetime_pandas(s[rest])
+        utc[rest] = fallback.values.array.asi8  # type: ignore[attr-defined]
+        reasons[rest] = fallback.reasons.to_numpy()
+    local = pd.DatetimeIndex(utc.view("datetime64[ns]")).tz_localize("UTC").tz_convert(TIMEZONE)
+    return Converted(
+        pd.Series(local, index=s.index, name=s.name),
+        pd.Series(reasons, index=s.index, dtype=object),
+    )
+
+
+def _instants(text: pl.Series) -> pl.DataFrame:
+    """UTC nanoseconds, the reason and whether polars decided it, per value (see above)."""
+    t, year, date = pl.col("text"), pl.col("year"), pl.col("date")
+    frame = (
+        pl.DataFrame({"text": text})
+        .with_columns(strip(t))
+        .with_columns(t.str.extract_groups(_SHAPE).alias("parts"), t.str.slice(0, 10).alias("day"))
+        .unnest("parts")
+        .with_columns(year=t.str.slice(0, 4).cast(pl.Int32, strict=False))
+    )
+    in_range = year.is_between(*_SAFE_YEARS)
+    clock = [pl.col(p).cast(pl.Int64).fill_null(0) for p in _NS]
+    fraction = pl.col("f").str.pad_end(9, "0").cast(pl.Int64).fill_null(0)
+    naive = (
+        pl.when(in_range).then(date.str.to_date("%Y-%m-%d", strict=False).cast(pl.Int64))
+        * (24 * _NS["h"])
+        + pl.sum_horizontal(c * n for c, n in zip(clock, _NS.values(), strict=True))
+        + fraction
+    )
+    window = [pl.lit(t).cast(pl.Datetime("ns")).cast(pl.Int64) for t in _POLARS_WINDOW]
+    valid = pl.all_horizontal(c <= _LIMITS[p] for c, p in zip(clock, _NS, strict=True))
+    frame = frame.with_columns(
+        present=t.is_not_null() & (t != ""),
+        sentinel=pl.col("day").is_in(SENTINELS),
+        open_end=pl.col("day") == OPEN_END,
+        shaped=date.is_not_null(),
+        in_range=in_range,
+        utc=pl.when(valid & naive.is_between(*window, closed="left"))
+        .then(naive)
+        .cast(pl.Datetime("ns"))
+        .dt.replace_time_zone(TIMEZONE, ambiguous="earliest", non_existent="null")
+        .cast(pl.Int64),
+    )
+    present, sentinel, open_end = pl.col("present"), pl.col("sentinel"), pl.col("open_end")
+    shaped, utc = pl.col("shaped"), pl.col("utc")
+    reason = (
+        pl.when(~present)
+        .then(None)
+        .when(sentinel)
+        .then(pl.lit(SENTINEL))
+        .when(open_end)
+        .then(pl.lit(SENTINEL_OPEN_END))
+        .when(shaped & ~pl.col("in_range"))
+        .then(pl.lit(OUT_OF_RANGE))
+    )
+    decided = (
+        ~present | sentinel | open_end | (shaped & (~pl.col("in_range") | utc.is_not_null()))
+    ).fill_null(False)
+    return frame.select(
+        pl.when(decided).then(utc).alias("utc"),
+        pl.when(decided).then(reason).alias("reason"),
+        decided.alias("decided"),
+    )
+
+
+def _parse_legacy_datetime_pandas(s: pd.Series) -> Converted:
+    """``parse_legacy_datetime`` in pandas: for what polars leaves, and its tests' oracle."""
     text = s.str.strip()
     present = text.notna() & (text != "")
     day = text.str[:10]
@@ -71,10 +165,8 @@ def parse_legacy_datetime(s: pd.Series) -> Converted:
         )
         local = local.where(~early, utc.dt.tz_localize("UTC").dt.tz_convert(TIMEZONE))
     reasons = pd.Series(None, index=s.index, dtype=object)
-    reasons[present & sentinel] = "datetime: sentinel"
-    reasons[present & open_end] = "datetime: sentinel (open end)"
-    reasons[present & ~sentinel & ~open_end & year.notna() & ~in_range] = "datetime: out of range"
-    reasons[present & ~sentinel & ~open_end & (year.isna() | (usable & naive.isna()))] = (
-        "datetime: not a date"
-    )
+    reasons[present & sentinel] = SENTINEL
+    reasons[present & open_end] = SENTINEL_OPEN_END
+    reasons[present & ~sentinel & ~open_end & year.notna() & ~in_range] = OUT_OF_RANGE
+    reasons[present & ~sentinel & ~open_end & (year.isna() | (usable & naive.isna()))] = NOT_A_DATE
     return Converted(local, reasons)

@@ -2,17 +2,48 @@
 
 No lower-casing of names, no re-spacing inside a value: newlines and tabs inside text are
 kept. Trimming removes leading and trailing white space only (Python's ``str.strip``).
+
+Almost every staged value needs no trimming, so polars only finds the values that do (empty,
+or white space at either end: ``conversion.WHITESPACE``, Python's set); those few are trimmed
+by ``str.strip`` itself and every other value is kept as it is.
 """
 
 from __future__ import annotations
 
 import pandas as pd
+import polars as pl
 
-from kgv_assets.transform.conversion import Converted, or_none
+from kgv_assets.transform.conversion import (
+    WHITESPACE_CLASS,
+    Converted,
+    no_reasons,
+    or_none,
+    to_polars,
+)
+
+_UNTRIMMED = f"^{WHITESPACE_CLASS}|{WHITESPACE_CLASS}$"
+
+
+def untrimmed(text: pl.Series) -> pd.Series:
+    """True where a value is empty or starts or ends with white space (NULL: False)."""
+    found = text.str.contains(_UNTRIMMED) | (text == "")
+    return pd.Series(found.fill_null(False).to_numpy())
 
 
 def clean_text(s: pd.Series) -> Converted:
     """Trim; empty or whitespace-only → NULL; never changes letters (never fails)."""
+    text = to_polars(s)
+    if text is None:
+        return _clean_text_pandas(s)
+    todo = untrimmed(text).to_numpy()
+    values = s.copy()
+    if todo.any():
+        values[todo] = _clean_text_pandas(s[todo]).values
+    return Converted(values, no_reasons(s))
+
+
+def _clean_text_pandas(s: pd.Series) -> Converted:
+    """``clean_text`` in pandas: for what polars cannot hold, and the oracle of its tests."""
     stripped = s.str.strip()
     values = or_none(stripped, stripped.notna() & (stripped != "")).astype(object)
-    return Converted(values, pd.Series(None, index=s.index, dtype=object))
+    return Converted(values, no_reasons(s))
