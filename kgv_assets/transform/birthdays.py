@@ -65,7 +65,8 @@ def parse_birthday(s: pd.Series, today: dt.date | None = None) -> Converted:
     )
 
 
-def _century(yy: pl.Expr, reference_year: int) -> pl.Expr:
+def century_expr(yy: pl.Expr, reference_year: int) -> pl.Expr:
+    """``century`` as a polars expression."""
     return pl.when(yy > reference_year % 100).then(yy).otherwise(yy + 100) + 1900
 
 
@@ -79,7 +80,7 @@ def _birthday(value: pl.Expr, today: dt.date) -> list[pl.Expr]:
         found = {
             "d": groups.struct.field("d").cast(pl.Int32),
             "m": groups.struct.field("m").cast(pl.Int32),
-            "y": _century(y, today.year) if name == "dotted_short" else y,
+            "y": century_expr(y, today.year) if name == "dotted_short" else y,
         }
         for part, expr in found.items():  # the first format that matches, as in pandas
             parts[part] = expr if part not in parts else pl.coalesce(parts[part], expr)

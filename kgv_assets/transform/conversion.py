@@ -1,4 +1,4 @@
-"""The result type every transformation function returns, and the polars bridge of the rules.
+r"""The result type every transformation function returns, and the polars bridge of the rules.
 
 Rules take and return pandas Series (the loaders' chunks are pandas). The hot rules do their
 work in polars (issue 12: vectorised in Rust, no Python call per value): ``to_polars`` hands a
@@ -7,7 +7,7 @@ a column (lone surrogates, the source reader's escapes of invalid UTF-8; anythin
 str or None) ``to_polars`` gives None and the rule runs its pandas implementation, which is
 also the oracle its differential tests compare the polars implementation with.
 
-Python's ``str.strip`` and ``re``'s ``\\s`` know a different white space than Rust's
+Python's ``str.strip`` and ``re``'s ``\s`` know a different white space than Rust's
 (``str.isspace``: also the separators U+001C..U+001F, which Unicode's White_Space lacks), so
 the polars rules name Python's set explicitly: ``WHITESPACE`` and ``WHITESPACE_CLASS``.
 """
@@ -26,9 +26,9 @@ Frame = TypeVar("Frame", pd.Series, pd.DataFrame)
 # str.isspace: every such character is below U+3001 (kgv_assets_tests/transform/
 # test_polars_rules.py checks the whole range).
 WHITESPACE = "".join(c for c in map(chr, range(0x3001)) if c.isspace())
-"""The characters Python's ``str.strip()`` removes (and ``re``'s ``\\s`` matches)."""
+r"""The characters Python's ``str.strip()`` removes (and ``re``'s ``\s`` matches)."""
 WHITESPACE_CLASS = "[" + "".join(f"\\x{{{ord(c):X}}}" for c in WHITESPACE) + "]"
-"""``WHITESPACE`` as a Rust regex character class: Python's ``\\s`` in a polars pattern."""
+r"""``WHITESPACE`` as a Rust regex character class: Python's ``\s`` in a polars pattern."""
 
 
 def to_polars(s: pd.Series) -> pl.Series | None:
@@ -36,7 +36,7 @@ def to_polars(s: pd.Series) -> pl.Series | None:
     if s.dtype != object:
         return None
     try:
-        return pl.Series("", s.to_numpy(), dtype=pl.String, strict=True)
+        return pl.Series("", s.tolist(), dtype=pl.String, strict=True)
     except (TypeError, ValueError, UnicodeError, pl.exceptions.PolarsError):
         return None
 
@@ -54,6 +54,14 @@ def strip(text: pl.Expr) -> pl.Expr:
 def text_series(values: pl.Series, like: pd.Series) -> pd.Series:
     """A polars String Series back as an object Series of str/None, labelled like ``like``."""
     return pd.Series(values.to_pandas().to_numpy(), index=like.index, name=like.name, dtype=object)
+
+
+def int_series(values: pl.Series, like: pd.Series) -> pd.Series:
+    """A polars integer Series back as a pandas Int64 Series (NULL: <NA>) labelled like ``like``."""
+    array = pd.arrays.IntegerArray(
+        values.cast(pl.Int64).fill_null(0).to_numpy(), values.is_null().to_numpy()
+    )
+    return pd.Series(array, index=like.index, name=like.name)
 
 
 def nan_text_series(values: pl.Series, like: pd.Series) -> pd.Series:
