@@ -32,8 +32,12 @@ r"""``WHITESPACE`` as a Rust regex character class: Python's ``\s`` in a polars 
 
 
 def to_polars(s: pd.Series) -> pl.Series | None:
-    """An object Series of str/None as a polars String Series; None if polars cannot hold it."""
-    if s.dtype != object:
+    """An object Series of str/None as a polars String Series; None if polars cannot hold it.
+
+    None for an empty Series too: pandas gives an empty result its own index type, and
+    nothing is gained in polars.
+    """
+    if s.dtype != object or s.empty:
         return None
     try:
         return pl.Series("", s.tolist(), dtype=pl.String, strict=True)
