@@ -52,7 +52,7 @@ def parse_birthday(s: pd.Series, today: dt.date | None = None) -> Converted:
     text = to_polars(s)
     if text is None:
         return _parse_birthday_pandas(s, today)
-    out = pl.DataFrame({"text": text}).select(_birthday(pl.col("text"), today))
+    out = _birthdays(text, today)
     rest = (~out["decided"]).to_numpy()
     dates = out["date"].to_numpy().astype("datetime64[ns]")
     reasons = out["reason"].to_pandas().to_numpy()
@@ -70,23 +70,21 @@ def century_expr(yy: pl.Expr, reference_year: int) -> pl.Expr:
     return pl.when(yy > reference_year % 100).then(yy).otherwise(yy + 100) + 1900
 
 
-def _birthday(value: pl.Expr, today: dt.date) -> list[pl.Expr]:
-    """The date, the reason and whether polars decided the value (see parse_birthday)."""
-    text = strip(value)
-    parts: dict[str, pl.Expr] = {}
+def _birthdays(text: pl.Series, today: dt.date) -> pl.DataFrame:
+    """The date, the reason and whether polars decided it, per value (see parse_birthday)."""
+    t = pl.col("text")
+    frame = pl.DataFrame({"text": text}).with_columns(strip(t))
+    found: dict[str, list[pl.Expr]] = {"d": [], "m": [], "y": []}
     for name, pattern in _FORMATS.items():
-        groups = text.str.extract_groups(pattern)
-        y = groups.struct.field("y").cast(pl.Int32)
-        found = {
-            "d": groups.struct.field("d").cast(pl.Int32),
-            "m": groups.struct.field("m").cast(pl.Int32),
-            "y": century_expr(y, today.year) if name == "dotted_short" else y,
-        }
-        for part, expr in found.items():  # the first format that matches, as in pandas
-            parts[part] = expr if part not in parts else pl.coalesce(parts[part], expr)
-    d, m, y = parts["d"], parts["m"], parts["y"]
-    present = text.is_not_null() & (text != "")
-    recognised = y.is_not_null()
+        groups = t.str.extract_groups(pattern).struct
+        frame = frame.with_columns(groups.field("d", "m", "y").name.suffix(f"_{name}"))
+        y = pl.col(f"y_{name}").cast(pl.Int32)
+        found["y"].append(century_expr(y, today.year) if name == "dotted_short" else y)
+        found["d"].append(pl.col(f"d_{name}").cast(pl.Int32))
+        found["m"].append(pl.col(f"m_{name}").cast(pl.Int32))
+    # The first format that matches, as in pandas.
+    frame = frame.select(t, *(pl.coalesce(e).alias(part) for part, e in found.items()))
+    d, m, y = pl.col("d"), pl.col("m"), pl.col("y")
     iso = (
         y.cast(pl.String).str.zfill(4)
         + "-"
@@ -94,15 +92,20 @@ def _birthday(value: pl.Expr, today: dt.date) -> list[pl.Expr]:
         + "-"
         + d.cast(pl.String).str.zfill(2)
     )
-    date = iso.str.to_date("%Y-%m-%d", strict=False)
+    frame = frame.with_columns(
+        date=iso.str.to_date("%Y-%m-%d", strict=False),
+        present=t.is_not_null() & (t != ""),
+        recognised=y.is_not_null(),
+    )
+    date, recognised = pl.col("date"), pl.col("recognised")
     future = date > pl.lit(today)
     too_old = y < MIN_YEAR
     not_recognised = pl.lit(NOT_RECOGNISED)
     reason = (
-        pl.when(~present)
+        pl.when(~pl.col("present"))
         .then(None)
         .when(~recognised)
-        .then(pl.when(text.str.contains(_SLASH)).then(pl.lit(SLASH)).otherwise(not_recognised))
+        .then(pl.when(t.str.contains(_SLASH)).then(pl.lit(SLASH)).otherwise(not_recognised))
         .when(date.is_null())
         .then(pl.lit(IMPOSSIBLE))
         .when(too_old)
@@ -110,12 +113,12 @@ def _birthday(value: pl.Expr, today: dt.date) -> list[pl.Expr]:
         .when(future)
         .then(pl.lit(FUTURE))
     )
-    decided = ~recognised | y.is_between(*_DECIDED_YEARS)
-    return [
-        pl.when(decided & reason.is_null()).then(date).alias("date"),
-        pl.when(decided).then(reason).alias("reason"),
-        decided.fill_null(True).alias("decided"),
-    ]
+    decided = (~recognised | y.is_between(*_DECIDED_YEARS)).fill_null(True)
+    return frame.with_columns(reason=reason).select(
+        pl.when(decided & pl.col("reason").is_null()).then(date).alias("date"),
+        pl.when(decided).then(pl.col("reason")).alias("reason"),
+        decided.alias("decided"),
+    )
 
 
 def _parse_birthday_pandas(s: pd.Series, today: dt.date) -> Converted:

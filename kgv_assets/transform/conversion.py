@@ -45,6 +45,27 @@ def to_polars(s: pd.Series) -> pl.Series | None:
         return None
 
 
+_UNTRIMMED = f"^{WHITESPACE_CLASS}|{WHITESPACE_CLASS}$"
+
+
+def untrimmed(text: pl.Series) -> np.ndarray:
+    """True where a value starts or ends with white space, or is empty (NULL: False)."""
+    found = text.str.contains(_UNTRIMMED) | (text == "")
+    return found.fill_null(False).to_numpy()
+
+
+def stripped(s: pd.Series) -> pd.Series:
+    """``s.str.strip()``, the same values: polars finds the few that need it, Python strips them."""
+    text = to_polars(s)
+    if text is None:
+        return s.str.strip()
+    todo = untrimmed(text)
+    values = s.copy()
+    if todo.any():
+        values[todo] = s[todo].str.strip()
+    return values
+
+
 def no_reasons(like: pd.Series) -> pd.Series:
     """The reasons of a column where nothing failed: None for every row of ``like``."""
     return pd.Series(None, index=like.index, dtype=object)

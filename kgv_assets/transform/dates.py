@@ -96,24 +96,22 @@ def _instants(text: pl.Series) -> pl.DataFrame:
         .unnest("parts")
         .with_columns(year=t.str.slice(0, 4).cast(pl.Int32, strict=False))
     )
-    in_range = year.is_between(*_SAFE_YEARS)
     clock = [pl.col(p).cast(pl.Int64).fill_null(0) for p in _NS]
-    fraction = pl.col("f").str.pad_end(9, "0").cast(pl.Int64).fill_null(0)
-    naive = (
-        pl.when(in_range).then(date.str.to_date("%Y-%m-%d", strict=False).cast(pl.Int64))
-        * (24 * _NS["h"])
-        + pl.sum_horizontal(c * n for c, n in zip(clock, _NS.values(), strict=True))
-        + fraction
-    )
-    window = [pl.lit(t).cast(pl.Datetime("ns")).cast(pl.Int64) for t in _POLARS_WINDOW]
-    valid = pl.all_horizontal(c <= _LIMITS[p] for c, p in zip(clock, _NS, strict=True))
     frame = frame.with_columns(
         present=t.is_not_null() & (t != ""),
         sentinel=pl.col("day").is_in(SENTINELS),
         open_end=pl.col("day") == OPEN_END,
         shaped=date.is_not_null(),
-        in_range=in_range,
-        utc=pl.when(valid & naive.is_between(*window, closed="left"))
+        in_range=year.is_between(*_SAFE_YEARS),
+        valid=pl.all_horizontal(c <= _LIMITS[p] for c, p in zip(clock, _NS, strict=True)),
+        clock=pl.sum_horizontal(c * n for c, n in zip(clock, _NS.values(), strict=True))
+        + pl.col("f").str.pad_end(9, "0").cast(pl.Int64).fill_null(0),
+    )
+    in_range, naive = pl.col("in_range"), pl.col("naive")
+    days = pl.when(in_range).then(date.str.to_date("%Y-%m-%d", strict=False).cast(pl.Int64))
+    window = [pl.lit(t).cast(pl.Datetime("ns")).cast(pl.Int64) for t in _POLARS_WINDOW]
+    frame = frame.with_columns(naive=days * (24 * _NS["h"]) + pl.col("clock")).with_columns(
+        utc=pl.when(pl.col("valid") & naive.is_between(*window, closed="left"))
         .then(naive)
         .cast(pl.Datetime("ns"))
         .dt.replace_time_zone(TIMEZONE, ambiguous="earliest", non_existent="null")

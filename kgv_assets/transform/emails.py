@@ -24,7 +24,7 @@ import polars as pl
 from email_validator import EmailNotValidError, validate_email
 
 from kgv_assets.transform.canonical import WrittenValues, convert_distinct
-from kgv_assets.transform.conversion import Converted, or_none
+from kgv_assets.transform.conversion import Converted, or_none, stripped
 
 # Addresses this process wrote: valid as they are (see kgv_assets.transform.canonical).
 WRITTEN = WrittenValues()
@@ -71,7 +71,7 @@ def _normalised(value: str) -> str | None:
 
 def parse_email(s: pd.Series) -> Converted:
     """Trimmed and validated (``+`` allowed); invalid → NULL + legacy."""
-    text = s.str.strip()
+    text = stripped(s)
     present = text.notna() & (text != "")
     values = convert_distinct(text.where(present), _normalised, WRITTEN, fast=fast_email)
     reasons = pd.Series(None, index=s.index, dtype=object)

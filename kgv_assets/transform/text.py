@@ -11,23 +11,8 @@ by ``str.strip`` itself and every other value is kept as it is.
 from __future__ import annotations
 
 import pandas as pd
-import polars as pl
 
-from kgv_assets.transform.conversion import (
-    WHITESPACE_CLASS,
-    Converted,
-    no_reasons,
-    or_none,
-    to_polars,
-)
-
-_UNTRIMMED = f"^{WHITESPACE_CLASS}|{WHITESPACE_CLASS}$"
-
-
-def untrimmed(text: pl.Series) -> pd.Series:
-    """True where a value is empty or starts or ends with white space (NULL: False)."""
-    found = text.str.contains(_UNTRIMMED) | (text == "")
-    return pd.Series(found.fill_null(False).to_numpy())
+from kgv_assets.transform.conversion import Converted, no_reasons, or_none, to_polars, untrimmed
 
 
 def clean_text(s: pd.Series) -> Converted:
@@ -35,7 +20,7 @@ def clean_text(s: pd.Series) -> Converted:
     text = to_polars(s)
     if text is None:
         return _clean_text_pandas(s)
-    todo = untrimmed(text).to_numpy()
+    todo = untrimmed(text)
     values = s.copy()
     if todo.any():
         values[todo] = _clean_text_pandas(s[todo]).values
