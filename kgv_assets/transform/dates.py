@@ -49,12 +49,11 @@ OUT_OF_RANGE = "datetime: out of range"
 NOT_A_DATE = "datetime: not a date"
 # Local times polars localises (see the module docstring); the test compares every half hour.
 _POLARS_WINDOW = (dt.datetime(1902, 1, 1), dt.datetime(2037, 1, 1))
-_SHAPE = (
-    r"^(?P<date>[0-9]{4}-[0-9]{2}-[0-9]{2})"
-    r"(?: (?P<h>[0-9]{2}):(?P<mi>[0-9]{2}):(?P<s>[0-9]{2})(?:\.(?P<f>[0-9]{1,9}))?)?$"
-)
+# The extractor's shapes, decided in polars; fields at fixed places (ASCII).
+_SHAPE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}(?: [0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,9})?)?$"
+_FIELDS = {"y": (0, 4), "m": (5, 2), "d": (8, 2), "h": (11, 2), "mi": (14, 2), "s": (17, 2)}
 _NS = {"h": 3_600_000_000_000, "mi": 60_000_000_000, "s": 1_000_000_000}
-_LIMITS = {"h": 23, "mi": 59, "s": 59}
+_LIMITS = {"m": 12, "h": 23, "mi": 59, "s": 59}
 
 
 def _offset(day: dt.datetime) -> pd.Timedelta:
@@ -86,33 +85,66 @@ def parse_legacy_datetime(s: pd.Series) -> Converted:
     )
 
 
+def _days_from_civil(y: pl.Expr, m: pl.Expr, d: pl.Expr) -> pl.Expr:
+    """Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil)."""
+    y = y - (m <= 2).cast(pl.Int64)
+    era = y.floordiv(400)
+    yoe = y - era * 400
+    doy = (153 * (m + pl.when(m > 2).then(-3).otherwise(9)) + 2).floordiv(5) + d - 1
+    return era * 146_097 + yoe * 365 + yoe.floordiv(4) - yoe.floordiv(100) + doy - 719_468
+
+
+def _days_in_month(y: pl.Expr, m: pl.Expr) -> pl.Expr:
+    leap = ((y % 4 == 0) & (y % 100 != 0)) | (y % 400 == 0)
+    return (
+        pl.when(m == 2)
+        .then(pl.when(leap).then(29).otherwise(28))
+        .when(m.is_in([4, 6, 9, 11]))
+        .then(30)
+        .otherwise(31)
+    )
+
+
 def _instants(text: pl.Series) -> pl.DataFrame:
     """UTC nanoseconds, the reason and whether polars decided it, per value (see above)."""
-    t, year, date = pl.col("text"), pl.col("year"), pl.col("date")
+    t = pl.col("text")
+    field = {k: t.str.slice(*at).cast(pl.Int64, strict=False) for k, at in _FIELDS.items()}
     frame = (
         pl.DataFrame({"text": text})
         .with_columns(strip(t))
-        .with_columns(t.str.extract_groups(_SHAPE).alias("parts"), t.str.slice(0, 10).alias("day"))
-        .unnest("parts")
-        .with_columns(year=t.str.slice(0, 4).cast(pl.Int32, strict=False))
+        .with_columns(
+            shaped=t.str.contains(_SHAPE),
+            day=t.str.slice(0, 10),
+            year=t.str.slice(0, 4).cast(pl.Int32, strict=False),
+        )
+        .with_columns(
+            **{k: pl.when(pl.col("shaped")).then(e.fill_null(0)) for k, e in field.items()},
+            f=pl.when(pl.col("shaped")).then(t.str.slice(20).str.pad_end(9, "0").cast(pl.Int64)),
+        )
     )
-    clock = [pl.col(p).cast(pl.Int64).fill_null(0) for p in _NS]
+    y, m, d = pl.col("y"), pl.col("m"), pl.col("d")
+    in_range = pl.col("year").is_between(*_SAFE_YEARS)
+    valid = (
+        pl.all_horizontal(pl.col(k) <= limit for k, limit in _LIMITS.items())
+        & (m >= 1)
+        & (d >= 1)
+        & (d <= _days_in_month(y, m))
+    )
+    naive = (
+        _days_from_civil(y, m, d) * (24 * _NS["h"])
+        + pl.sum_horizontal(pl.col(k) * n for k, n in _NS.items())
+        + pl.col("f")
+    )
+    window = [pl.lit(w).cast(pl.Datetime("ns")).cast(pl.Int64) for w in _POLARS_WINDOW]
     frame = frame.with_columns(
         present=t.is_not_null() & (t != ""),
         sentinel=pl.col("day").is_in(SENTINELS),
         open_end=pl.col("day") == OPEN_END,
-        shaped=date.is_not_null(),
-        in_range=year.is_between(*_SAFE_YEARS),
-        valid=pl.all_horizontal(c <= _LIMITS[p] for c, p in zip(clock, _NS, strict=True)),
-        clock=pl.sum_horizontal(c * n for c, n in zip(clock, _NS.values(), strict=True))
-        + pl.col("f").str.pad_end(9, "0").cast(pl.Int64).fill_null(0),
-    )
-    in_range, naive = pl.col("in_range"), pl.col("naive")
-    days = pl.when(in_range).then(date.str.to_date("%Y-%m-%d", strict=False).cast(pl.Int64))
-    window = [pl.lit(t).cast(pl.Datetime("ns")).cast(pl.Int64) for t in _POLARS_WINDOW]
-    frame = frame.with_columns(naive=days * (24 * _NS["h"]) + pl.col("clock")).with_columns(
-        utc=pl.when(pl.col("valid") & naive.is_between(*window, closed="left"))
-        .then(naive)
+        in_range=in_range,
+        naive=pl.when(in_range & valid).then(naive),
+    ).with_columns(
+        utc=pl.when(pl.col("naive").is_between(*window, closed="left"))
+        .then(pl.col("naive"))
         .cast(pl.Datetime("ns"))
         .dt.replace_time_zone(TIMEZONE, ambiguous="earliest", non_existent="null")
         .cast(pl.Int64),
