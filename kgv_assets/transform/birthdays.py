@@ -9,10 +9,6 @@ rule is testable and stable.
 Rejected (NULL, raw kept in legacy), each with its reason: impossible dates ('31.04.1975',
 '29.02.1981'); slash formats ('05/06/1970': day/month order cannot be known, never guessed);
 vague text ('ca. 1960', 'unbekannt', '1960'); dates in the future; years before 1900.
-
-The rules run in polars for every value whose year is between ``_DECIDED_YEARS`` (all but the
-odd typo); pandas decides the rest (its calendar ends in 1677 and 2262, where a date becomes
-"impossible"), and whole columns polars cannot hold (``conversion.to_polars``).
 """
 
 from __future__ import annotations
@@ -47,7 +43,12 @@ def century(yy: pd.Series, reference_year: int) -> pd.Series:
 
 
 def parse_birthday(s: pd.Series, today: dt.date | None = None) -> Converted:
-    """Free-text birthday → date (see the module rules); anything unsure → NULL + legacy."""
+    """Free-text birthday → date (see the module rules); anything unsure → NULL + legacy.
+
+    The rules run in polars for every value whose year is between ``_DECIDED_YEARS`` (all but
+    the odd typo); pandas decides the rest (its calendar ends in 1677 and 2262, where a date
+    becomes "impossible"), and whole columns polars cannot hold (``conversion.to_polars``).
+    """
     today = today or dt.date.today()
     text = to_polars(s)
     if text is None:

@@ -45,13 +45,19 @@ def to_polars(s: pd.Series) -> pl.Series | None:
         return None
 
 
-_UNTRIMMED = f"^{WHITESPACE_CLASS}|{WHITESPACE_CLASS}$"
-
-
 def untrimmed(text: pl.Series) -> np.ndarray:
     """True where a value starts or ends with white space, or is empty (NULL: False)."""
-    found = text.str.contains(_UNTRIMMED) | (text == "")
+    found = (text.str.strip_chars(WHITESPACE).str.len_bytes() != text.str.len_bytes()) | (
+        text == ""
+    )
     return found.fill_null(False).to_numpy()
+
+
+def replaced(s: pd.Series, where: np.ndarray, values: pd.Series) -> pd.Series:
+    """``s`` (object) with ``values`` at the positions ``where`` holds (a numpy mask)."""
+    array = s.to_numpy(dtype=object, copy=True)
+    array[where] = values.to_numpy(dtype=object)
+    return pd.Series(array, index=s.index, name=s.name, dtype=object)
 
 
 def stripped(s: pd.Series) -> pd.Series:
@@ -60,10 +66,7 @@ def stripped(s: pd.Series) -> pd.Series:
     if text is None:
         return s.str.strip()
     todo = untrimmed(text)
-    values = s.copy()
-    if todo.any():
-        values[todo] = s[todo].str.strip()
-    return values
+    return replaced(s, todo, s[todo].str.strip()) if todo.any() else s.copy()
 
 
 def no_reasons(like: pd.Series) -> pd.Series:
@@ -122,7 +125,11 @@ class Converted:
     def __post_init__(self) -> None:
         """Reasons are str or None (never NaN), whatever pandas did on the way."""
         reasons = self.reasons.astype(object)
-        object.__setattr__(self, "reasons", or_none(reasons, reasons.notna()))
+        missing = pd.isna(reasons.to_numpy())
+        if not np.equal(reasons.to_numpy()[missing], None).all():  # NaN, NA: make them None
+            object.__setattr__(self, "reasons", or_none(reasons, ~missing))
+        else:
+            object.__setattr__(self, "reasons", reasons)
 
     @property
     def failed(self) -> pd.Series:

@@ -18,12 +18,6 @@ SQL Server's sentinel dates mean "no date": 1900-01-01 and 1753-01-01 (any time 
 NULL, reason ``sentinel``; 9999-12-31 → NULL, reason ``sentinel (open end)``. Other values
 outside pandas' nanosecond range (years before 1678 or after 2261) → NULL, reason ``out of
 range``; they never crash anything. The raw text is kept in ``legacy`` in every such case.
-
-Polars decides the values of the extractor's shape ('2021-03-28 02:30:00.000', or the date
-alone) between ``_POLARS_WINDOW`` (where its time-zone data and pandas' agree: pandas' pytz
-tables have no daylight saving after 2037, and pre-1902 times get the rule above), outside
-the spring-forward gaps, and every sentinel and out-of-range year; pandas decides every other
-value (other ISO 8601 spellings, gaps, early and late times, impossible dates), as before.
 """
 
 from __future__ import annotations
@@ -66,7 +60,15 @@ _MEAN_TIME, _CET = _offset(dt.datetime(1890, 1, 1)), _offset(dt.datetime(1900, 1
 
 
 def parse_legacy_datetime(s: pd.Series) -> Converted:
-    """Europe/Berlin local time → timestamptz; sentinels and out-of-range values → NULL."""
+    """Europe/Berlin local time → timestamptz; sentinels and out-of-range values → NULL.
+
+    Polars decides the values of the extractor's shape ('2021-03-28 02:30:00.000', or the
+    date alone) within ``_POLARS_WINDOW`` (where its time-zone data and pandas' agree: pandas'
+    pytz tables have no daylight saving after 2037, and pre-1902 times get the rule of the
+    module docstring), outside the spring-forward gaps, and every sentinel and out-of-range
+    year; pandas decides every other value (other ISO 8601 spellings, gaps, early and late
+    times, impossible dates), as before.
+    """
     text = to_polars(s)
     if text is None:
         return _parse_legacy_datetime_pandas(s)

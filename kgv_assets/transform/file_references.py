@@ -6,10 +6,6 @@ Known formats (optional prefix 'AZ' or 'Az.'; spaces around the separators allow
 dropped); the year four digits, or two digits with the birthday century rule ('32/12/19' →
 2019). Text in any other form is not an error: it is kept as written in ``file_reference``
 and simply not linked.
-
-Split in polars (in pandas where polars cannot hold the column). Rust's regex has no
-back-reference, so the polars pattern captures both separators and keeps the matches where
-they agree: a separator is the only '/' or '-' at its place, so that is the same match.
 """
 
 from __future__ import annotations
@@ -46,7 +42,12 @@ class ParsedFileReference:
 
 
 def parse_file_reference(s: pd.Series, today: dt.date | None = None) -> ParsedFileReference:
-    """Split '32/0123/2019'-style references into district, number and year."""
+    """Split '32/0123/2019'-style references into district, number and year.
+
+    Split in polars (in pandas where polars cannot hold the column). Rust's regex has no
+    back-reference, so the polars pattern captures both separators and keeps the matches where
+    they agree: a separator is the only '/' or '-' at its place, so that is the same match.
+    """
     today = today or dt.date.today()
     text = to_polars(s)
     if text is None:

@@ -2,7 +2,7 @@
 
 A 4-digit code lost its leading zero (the legacy column was numeric somewhere on the way):
 '1067' → '01067'. A country prefix is dropped: 'D-50667', 'D 50667', 'D50667' → '50667'.
-Anything else → NULL, raw kept in legacy. (In polars; in pandas for what polars cannot hold.)
+Anything else → NULL, raw kept in legacy.
 """
 
 from __future__ import annotations
@@ -26,7 +26,10 @@ REASON = "postal_code: not a German postal code"
 
 
 def parse_postal_code(s: pd.Series) -> Converted:
-    """5 digits; 4 digits get the lost leading zero; 'D-50667' → 50667; else NULL + legacy."""
+    """5 digits; 4 digits get the lost leading zero; 'D-50667' → 50667; else NULL + legacy.
+
+    In polars; in pandas for what polars cannot hold (``conversion.to_polars``).
+    """
     text = to_polars(s)
     if text is None:
         return _parse_postal_code_pandas(s)

@@ -5,9 +5,6 @@ Accepted: a number with an optional unit 'm²', 'm2', 'qm' (any case, optional s
 followed by exactly three digits: '1.200' → 1200, '1.200,5' → 1200.5. A dot followed by one or
 two digits is a decimal point ('250.5'). Approximate values ('ca. 300'), ranges, words,
 zero and negative sizes → NULL, raw kept in legacy: a size is never guessed.
-
-The text is taken apart in polars (pandas where polars cannot hold the column); the number it
-gives is read by ``pandas.to_numeric`` on either path, so every float is rounded alike.
 """
 
 from __future__ import annotations
@@ -37,7 +34,12 @@ REASON = "size_m2: not a size in square metres"
 
 
 def parse_size_m2(s: pd.Series) -> Converted:
-    """'250 m²', '250,5', '1.200' (thousands) → square metres; unparseable → NULL + legacy."""
+    """'250 m²', '250,5', '1.200' (thousands) → square metres; unparseable → NULL + legacy.
+
+    The text is taken apart in polars (pandas where polars cannot hold the column); the
+    number it gives is read by ``pandas.to_numeric`` on either path, so every float is rounded
+    alike.
+    """
     text = to_polars(s)
     if text is None:
         return _parse_size_m2_pandas(s)

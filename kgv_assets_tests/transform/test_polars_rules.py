@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from kgv_assets.transform import birthdays, dates, file_references, postal_codes, sizes, text
 from kgv_assets.transform.conversion import WHITESPACE, Converted, to_polars
 from kgv_assets.transform.tables import application_history, applications
-from kgv_assets.transform.tables.mapping import TableMapping, apply_rules
+from kgv_assets.transform.tables.mapping import TableMapping, apply_rules, legacy_values
 from kgv_assets_tests.transform.strategies import legacy_text, series
 
 TODAY = dt.date(2026, 11, 24)
@@ -242,3 +242,21 @@ def test_generated_postal_codes_convert_as_before(values) -> None:
 @given(_values(_reference_text), st.dates(dt.date(1950, 1, 1), dt.date(2100, 1, 1)))
 def test_generated_file_references_split_as_before(values, today) -> None:
     assert_same_references(series(values), today)
+
+
+_cell = st.one_of(st.none(), st.just(float("nan")), st.text(max_size=3))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(_cell, _cell, _cell), max_size=20))
+def test_legacy_values_are_each_rows_non_null_cells_in_column_order(rows) -> None:
+    raw = pd.DataFrame(rows, columns=["a", "b", "c"], dtype=object)
+    raw = raw.set_axis([f"r{i}" for i in range(len(raw))])
+    expected = [
+        {k: v for k, v in zip(raw.columns, row, strict=True) if v is not None and v == v} or None
+        for row in raw.itertuples(index=False)
+    ]
+    got = [d if isinstance(d, dict) else None for d in legacy_values(raw)]
+    assert [list(d.items()) if d else None for d in got] == [
+        list(d.items()) if d else None for d in expected
+    ]
