@@ -13,7 +13,6 @@ values are cleared before each run, as in a fresh process.
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -26,16 +25,14 @@ from kgv_assets.load.target_table import CHUNK_ROWS
 from kgv_assets.transform import emails, file_references, phones
 from kgv_assets.transform.tables import application_history, applications
 from kgv_assets.transform.tables.mapping import TableMapping, apply_rules
-from kgv_assets_tests.transform.test_polars_rules import with_oracles
+from kgv_assets_tests.transform.test_polars_rules import staged, with_oracles
 
 MAPPINGS = {"Antrag": applications.MAPPING, "Verlauf": application_history.MAPPING}
 
 
 def staged_chunks(source: Path, table: str) -> list[pd.DataFrame]:
     """The rows of ``table`` as staged chunks (every value text or None)."""
-    with sqlite3.connect(f"file:{source}?mode=ro", uri=True) as db:
-        frame = pd.read_sql_query(f'SELECT * FROM "{table}"', db, dtype=object)
-    frame = frame.astype(object).where(frame.notna(), None)
+    frame = staged(source, table)
     return [frame.iloc[i : i + CHUNK_ROWS] for i in range(0, len(frame), CHUNK_ROWS)]
 
 

@@ -22,6 +22,7 @@ import pandas as pd
 import polars as pl
 
 Frame = TypeVar("Frame", pd.Series, pd.DataFrame)
+_NONE = np.array(None, dtype=object)
 
 # str.isspace: every such character is below U+3001 (kgv_assets_tests/transform/
 # test_polars_rules.py checks the whole range).
@@ -126,7 +127,7 @@ class Converted:
         """Reasons are str or None (never NaN), whatever pandas did on the way."""
         reasons = self.reasons.astype(object)
         missing = pd.isna(reasons.to_numpy())
-        if not np.equal(reasons.to_numpy()[missing], None).all():  # NaN, NA: make them None
+        if not np.equal(reasons.to_numpy()[missing], _NONE).all():  # NaN, NA: make them None
             object.__setattr__(self, "reasons", or_none(reasons, ~missing))
         else:
             object.__setattr__(self, "reasons", reasons)

@@ -24,7 +24,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kgv_assets.transform import birthdays, dates, file_references, postal_codes, sizes, text
-from kgv_assets.transform.conversion import WHITESPACE, Converted, to_polars
+from kgv_assets.transform.conversion import WHITESPACE, Converted, or_none, to_polars
 from kgv_assets.transform.tables import application_history, applications
 from kgv_assets.transform.tables.mapping import TableMapping, apply_rules, legacy_values
 from kgv_assets_tests.transform.strategies import legacy_text, series
@@ -83,7 +83,7 @@ def staged(source: Path, table: str) -> pd.DataFrame:
     """A legacy table of the demo source as the loaders get it: text or None."""
     with sqlite3.connect(source) as db:
         frame = pd.read_sql_query(f'SELECT * FROM "{table}"', db, dtype=object)
-    frame = frame.astype(object).where(frame.notna(), None)
+    frame = or_none(frame.astype(object), frame.notna())
     return frame.set_axis([f"r{i}" for i in range(len(frame))])
 
 
