@@ -126,8 +126,9 @@ class Converted:
     def __post_init__(self) -> None:
         """Reasons are str or None (never NaN), whatever pandas did on the way."""
         reasons = self.reasons.astype(object)
-        missing = pd.isna(reasons.to_numpy())
-        if not np.equal(reasons.to_numpy()[missing], _NONE).all():  # NaN, NA: make them None
+        array = reasons.to_numpy()
+        missing = pd.isna(array)
+        if not np.equal(array[missing], _NONE).all():  # NaN, NA: make them None
             object.__setattr__(self, "reasons", or_none(reasons, ~missing))
         else:
             object.__setattr__(self, "reasons", reasons)

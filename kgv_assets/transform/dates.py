@@ -41,7 +41,7 @@ SENTINEL = "datetime: sentinel"
 SENTINEL_OPEN_END = "datetime: sentinel (open end)"
 OUT_OF_RANGE = "datetime: out of range"
 NOT_A_DATE = "datetime: not a date"
-# Local times polars localises (see the module docstring); the test compares every half hour.
+# Local times polars localises (see parse_legacy_datetime); the tests compare every hour of it.
 _POLARS_WINDOW = (dt.datetime(1902, 1, 1), dt.datetime(2037, 1, 1))
 # The extractor's shapes, decided in polars; fields at fixed places (ASCII).
 _SHAPE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}(?: [0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,9})?)?$"

@@ -33,11 +33,15 @@ def parse_postal_code(s: pd.Series) -> Converted:
     text = to_polars(s)
     if text is None:
         return _parse_postal_code_pandas(s)
-    t = strip(pl.col("text"))
-    digits = t.str.extract(_POLARS_PATTERN, 1)
-    out = pl.DataFrame({"text": text}).select(
-        value=digits.str.zfill(5),
-        reason=pl.when(digits.is_null() & (t != "")).then(pl.lit(REASON)),
+    t, digits = pl.col("text"), pl.col("digits")
+    out = (
+        pl.DataFrame({"text": text})
+        .with_columns(strip(t))
+        .with_columns(digits=t.str.extract(_POLARS_PATTERN, 1))
+        .select(
+            value=digits.str.zfill(5),
+            reason=pl.when(digits.is_null() & (t != "")).then(pl.lit(REASON)),
+        )
     )
     return Converted(text_series(out["value"], s), text_series(out["reason"], s).rename(None))
 
