@@ -23,9 +23,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kgv_assets.transform import birthdays, dates, file_references, postal_codes, sizes, text
-from kgv_assets.transform.conversion import WHITESPACE, Converted, or_none, to_polars
-from kgv_assets.transform.tables import application_history, applications
+from kgv_assets.transform import (
+    birthdays,
+    dates,
+    file_references,
+    numbers,
+    postal_codes,
+    sizes,
+    text,
+)
+from kgv_assets.transform.conversion import WHITESPACE, Converted, to_polars
+from kgv_assets.transform.tables import application_history, applications, entry_numbers
+from kgv_assets.transform.tables import file_references as file_reference_table
 from kgv_assets.transform.tables.mapping import TableMapping, apply_rules, legacy_values
 from kgv_assets_tests.transform.strategies import legacy_text, series
 
@@ -48,6 +57,8 @@ ORACLES: dict[Rule, Rule] = {
     dates.parse_legacy_datetime: dates._parse_legacy_datetime_pandas,
     postal_codes.parse_postal_code: postal_codes._parse_postal_code_pandas,
     sizes.parse_size_m2: sizes._parse_size_m2_pandas,
+    numbers.parse_year: numbers._parse_year_pandas,
+    numbers.parse_positive_int: numbers._parse_positive_int_pandas,
 }
 RULES: list[tuple[Rule, Rule]] = [
     (text.clean_text, text._clean_text_pandas),
@@ -55,6 +66,8 @@ RULES: list[tuple[Rule, Rule]] = [
     (dates.parse_legacy_datetime, dates._parse_legacy_datetime_pandas),
     (postal_codes.parse_postal_code, postal_codes._parse_postal_code_pandas),
     (sizes.parse_size_m2, sizes._parse_size_m2_pandas),
+    (numbers.parse_year, numbers._parse_year_pandas),
+    (numbers.parse_positive_int, numbers._parse_positive_int_pandas),
 ]
 
 
@@ -80,10 +93,12 @@ def assert_same_references(s: pd.Series, today: dt.date) -> None:
 
 
 def staged(source: Path, table: str) -> pd.DataFrame:
-    """A legacy table of the demo source as the loaders get it: text or None."""
+    """A legacy table of the demo source as the loaders get it: text (numbers too) or None."""
     with sqlite3.connect(source) as db:
-        frame = pd.read_sql_query(f'SELECT * FROM "{table}"', db, dtype=object)
-    frame = or_none(frame.astype(object), frame.notna())
+        cursor = db.execute(f'SELECT * FROM "{table}"')
+        names = [d[0] for d in cursor.description]
+        rows = [[v if v is None else str(v) for v in row] for row in cursor]
+    frame = pd.DataFrame(rows, columns=names, dtype=object)
     return frame.set_axis([f"r{i}" for i in range(len(frame))])
 
 
@@ -94,10 +109,17 @@ def test_whitespace_is_pythons() -> None:
 
 
 @pytest.mark.parametrize(
-    ("table", "mapping"),
-    [("Antrag", applications.MAPPING), ("Verlauf", application_history.MAPPING)],
+    "mapping",
+    [
+        applications.MAPPING,
+        application_history.MAPPING,
+        file_reference_table.MAPPING,
+        entry_numbers.MAPPING,
+    ],
+    ids=lambda m: m.source,
 )
-def test_every_demo_value_and_chunk_converts_as_before(demo_source, table, mapping) -> None:
+def test_every_demo_value_and_chunk_converts_as_before(demo_source, mapping) -> None:
+    table = mapping.source
     rows = staged(demo_source, table)
     for rule in mapping.rules:
         if rule.source is not None and rule.convert in ORACLES:
@@ -191,6 +213,11 @@ _datetime_text = st.one_of(
 _size_text = st.from_regex(
     r"[0-9]{0,5}([.,][0-9]{0,4}){0,2}[ \t\x1c\xa0]?(m²|m2|qm|M²|QM|Qm|mM|M)?", fullmatch=True
 )
+_number_text = st.one_of(
+    st.from_regex(r"[+\-]?[0-9]{1,19}", fullmatch=True),
+    st.integers(1800, 2200).map(str),
+    st.sampled_from(["0", "-0", "+0", "12.5", "1e3", "٣", "0x10", "1_000", "2100", "1900"]),
+)
 _postal_text = st.from_regex(r"([DdX][ \x1c\u3000]*-?[ \x1f]*)?[0-9]{3,6}", fullmatch=True)
 _reference_text = st.from_regex(
     r"(A[Zz]\.?[ \x1c]*)?[0-9A-Za-zÄöß]{0,11}[ \x1d]*[/\-][ ]*[0-9]{0,7}[ \x1e]*[/\-] ?[0-9]{1,5}",
@@ -203,7 +230,7 @@ def _values(core: st.SearchStrategy[str]) -> st.SearchStrategy[list[str | None]]
 
 
 @settings(max_examples=300, deadline=None)
-@given(_values(st.one_of(_birthday_text, _datetime_text, _size_text, _postal_text)))
+@given(_values(st.one_of(_birthday_text, _datetime_text, _size_text, _postal_text, _number_text)))
 def test_generated_text_converts_as_before(values) -> None:
     s = series(values)
     for new, old in RULES:
@@ -229,6 +256,14 @@ def test_generated_datetimes_convert_as_before(values) -> None:
 def test_generated_sizes_convert_as_before(values) -> None:
     s = series(values)
     assert_same(sizes.parse_size_m2(s), sizes._parse_size_m2_pandas(s))
+
+
+@settings(max_examples=200, deadline=None)
+@given(_values(_number_text))
+def test_generated_numbers_convert_as_before(values) -> None:
+    s = series(values)
+    assert_same(numbers.parse_year(s), numbers._parse_year_pandas(s))
+    assert_same(numbers.parse_positive_int(s), numbers._parse_positive_int_pandas(s))
 
 
 @settings(max_examples=200, deadline=None)
