@@ -9,7 +9,8 @@ what a converter wrote in this process, and the next call maps those values to t
 without parsing them again; any other value (one written to the target by anything else, or a
 value from before this process started) is parsed in full as always.
 
-The memory is 64-bit hashes of the values (8 bytes a value, sorted for lookup; bounded: past
+The memory is 64-bit hashes of the values (polars' hash, which is stable within one process and
+one polars version: all the memory needs; 8 bytes a value, sorted for lookup; bounded: past
 ``limit`` values it starts again, which costs time, never correctness); only ASCII values are
 remembered, the others are always parsed. Two different texts with
 the same hash would let a non-canonical value pass a check unparsed: with a million values on
@@ -22,8 +23,9 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
+import polars as pl
 
-from kgv_assets.transform.conversion import or_none
+from kgv_assets.transform.conversion import or_none, to_polars
 
 _PENDING_MAX = 262_144
 
@@ -32,12 +34,17 @@ _ASCII = r"[\x01-\x7f]+"
 
 
 def _hashes(values: pd.Series) -> np.ndarray:
-    return pd.util.hash_array(values.to_numpy(dtype=object))
+    """The hashes of rememberable values (see ``_rememberable``)."""
+    return pl.Series(values.tolist(), dtype=pl.String).hash(seed=0).to_numpy()
 
 
 def _rememberable(values: pd.Series) -> pd.Series:
-    """ASCII without NUL: pandas' string hash stops at a NUL and cannot hash lone surrogates."""
-    return values.astype(object).str.fullmatch(_ASCII).fillna(False).astype(bool)
+    """ASCII without NUL: text every hash reads as it is (no surrogates, no C-string end)."""
+    text = to_polars(values.astype(object))
+    if text is None:
+        return values.astype(object).str.fullmatch(_ASCII).fillna(False).astype(bool)
+    found = text.str.contains(f"^{_ASCII}$").fill_null(False).to_numpy()
+    return pd.Series(found, index=values.index)
 
 
 class WrittenValues:

@@ -27,8 +27,9 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
+import polars as pl
 
-from kgv_assets.transform.conversion import Converted
+from kgv_assets.transform.conversion import Converted, strip, to_polars
 
 TIMEZONE = "Europe/Berlin"
 SENTINELS = ("1900-01-01", "1753-01-01")
@@ -36,6 +37,17 @@ OPEN_END = "9999-12-31"
 _SAFE_YEARS = (1678, 2261)
 _PANDAS_KNOWS_FROM = pd.Timestamp("1901-12-14")
 _GAP_FROM, _CET_FROM = pd.Timestamp("1893-04-01 00:00:00"), pd.Timestamp("1893-04-01 00:06:32")
+SENTINEL = "datetime: sentinel"
+SENTINEL_OPEN_END = "datetime: sentinel (open end)"
+OUT_OF_RANGE = "datetime: out of range"
+NOT_A_DATE = "datetime: not a date"
+# Local times polars localises (see parse_legacy_datetime); the tests compare every hour of it.
+_POLARS_WINDOW = (dt.datetime(1902, 1, 1), dt.datetime(2037, 1, 1))
+# The extractor's shapes, decided in polars; fields at fixed places (ASCII).
+_SHAPE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}(?: [0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,9})?)?$"
+_FIELDS = {"y": (0, 4), "m": (5, 2), "d": (8, 2), "h": (11, 2), "mi": (14, 2), "s": (17, 2)}
+_NS = {"h": 3_600_000_000_000, "mi": 60_000_000_000, "s": 1_000_000_000}
+_LIMITS = {"m": 12, "h": 23, "mi": 59, "s": 59}
 
 
 def _offset(day: dt.datetime) -> pd.Timedelta:
@@ -48,7 +60,121 @@ _MEAN_TIME, _CET = _offset(dt.datetime(1890, 1, 1)), _offset(dt.datetime(1900, 1
 
 
 def parse_legacy_datetime(s: pd.Series) -> Converted:
-    """Europe/Berlin local time → timestamptz; sentinels and out-of-range values → NULL."""
+    """Europe/Berlin local time → timestamptz; sentinels and out-of-range values → NULL.
+
+    Polars decides the values of the extractor's shape ('2021-03-28 02:30:00.000', or the
+    date alone) within ``_POLARS_WINDOW`` (where its time-zone data and pandas' agree: pandas'
+    pytz tables have no daylight saving after 2037, and pre-1902 times get the rule of the
+    module docstring), outside the spring-forward gaps, and every sentinel and out-of-range
+    year; pandas decides every other value (other ISO 8601 spellings, gaps, early and late
+    times, impossible dates), as before.
+    """
+    text = to_polars(s)
+    if text is None:
+        return _parse_legacy_datetime_pandas(s)
+    out = _instants(text)
+    utc = out["utc"].fill_null(np.iinfo(np.int64).min).to_numpy(writable=True)  # min: NaT
+    reasons = out["reason"].to_pandas().to_numpy()
+    rest = (~out["decided"]).to_numpy()
+    if rest.any():
+        fallback = _parse_legacy_datetime_pandas(s[rest])
+        utc[rest] = fallback.values.array.asi8  # type: ignore[attr-defined]
+        reasons[rest] = fallback.reasons.to_numpy()
+    local = pd.DatetimeIndex(utc.view("datetime64[ns]")).tz_localize("UTC").tz_convert(TIMEZONE)
+    return Converted(
+        pd.Series(local, index=s.index, name=s.name),
+        pd.Series(reasons, index=s.index, dtype=object),
+    )
+
+
+def _days_from_civil(y: pl.Expr, m: pl.Expr, d: pl.Expr) -> pl.Expr:
+    """Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil)."""
+    y = y - (m <= 2).cast(pl.Int64)
+    era = y.floordiv(400)
+    yoe = y - era * 400
+    doy = (153 * (m + pl.when(m > 2).then(-3).otherwise(9)) + 2).floordiv(5) + d - 1
+    return era * 146_097 + yoe * 365 + yoe.floordiv(4) - yoe.floordiv(100) + doy - 719_468
+
+
+def _days_in_month(y: pl.Expr, m: pl.Expr) -> pl.Expr:
+    leap = ((y % 4 == 0) & (y % 100 != 0)) | (y % 400 == 0)
+    return (
+        pl.when(m == 2)
+        .then(pl.when(leap).then(29).otherwise(28))
+        .when(m.is_in([4, 6, 9, 11]))
+        .then(30)
+        .otherwise(31)
+    )
+
+
+def _instants(text: pl.Series) -> pl.DataFrame:
+    """UTC nanoseconds, the reason and whether polars decided it, per value (see above)."""
+    t = pl.col("text")
+    field = {k: t.str.slice(*at).cast(pl.Int64, strict=False) for k, at in _FIELDS.items()}
+    frame = (
+        pl.DataFrame({"text": text})
+        .with_columns(strip(t))
+        .with_columns(
+            shaped=t.str.contains(_SHAPE),
+            day=t.str.slice(0, 10),
+            year=t.str.slice(0, 4).cast(pl.Int32, strict=False),
+        )
+        .with_columns(
+            **{k: pl.when(pl.col("shaped")).then(e.fill_null(0)) for k, e in field.items()},
+            f=pl.when(pl.col("shaped")).then(t.str.slice(20).str.pad_end(9, "0").cast(pl.Int64)),
+        )
+    )
+    y, m, d = pl.col("y"), pl.col("m"), pl.col("d")
+    in_range = pl.col("year").is_between(*_SAFE_YEARS)
+    valid = (
+        pl.all_horizontal(pl.col(k) <= limit for k, limit in _LIMITS.items())
+        & (m >= 1)
+        & (d >= 1)
+        & (d <= _days_in_month(y, m))
+    )
+    naive = (
+        _days_from_civil(y, m, d) * (24 * _NS["h"])
+        + pl.sum_horizontal(pl.col(k) * n for k, n in _NS.items())
+        + pl.col("f")
+    )
+    window = [pl.lit(w).cast(pl.Datetime("ns")).cast(pl.Int64) for w in _POLARS_WINDOW]
+    frame = frame.with_columns(
+        present=t.is_not_null() & (t != ""),
+        sentinel=pl.col("day").is_in(SENTINELS),
+        open_end=pl.col("day") == OPEN_END,
+        in_range=in_range,
+        naive=pl.when(in_range & valid).then(naive),
+    ).with_columns(
+        utc=pl.when(pl.col("naive").is_between(*window, closed="left"))
+        .then(pl.col("naive"))
+        .cast(pl.Datetime("ns"))
+        .dt.replace_time_zone(TIMEZONE, ambiguous="earliest", non_existent="null")
+        .cast(pl.Int64),
+    )
+    present, sentinel, open_end = pl.col("present"), pl.col("sentinel"), pl.col("open_end")
+    shaped, utc = pl.col("shaped"), pl.col("utc")
+    reason = (
+        pl.when(~present)
+        .then(None)
+        .when(sentinel)
+        .then(pl.lit(SENTINEL))
+        .when(open_end)
+        .then(pl.lit(SENTINEL_OPEN_END))
+        .when(shaped & ~pl.col("in_range"))
+        .then(pl.lit(OUT_OF_RANGE))
+    )
+    decided = (
+        ~present | sentinel | open_end | (shaped & (~pl.col("in_range") | utc.is_not_null()))
+    ).fill_null(False)
+    return frame.select(
+        pl.when(decided).then(utc).alias("utc"),
+        pl.when(decided).then(reason).alias("reason"),
+        decided.alias("decided"),
+    )
+
+
+def _parse_legacy_datetime_pandas(s: pd.Series) -> Converted:
+    """``parse_legacy_datetime`` in pandas: for what polars leaves, and its tests' oracle."""
     text = s.str.strip()
     present = text.notna() & (text != "")
     day = text.str[:10]
@@ -71,10 +197,8 @@ def parse_legacy_datetime(s: pd.Series) -> Converted:
         )
         local = local.where(~early, utc.dt.tz_localize("UTC").dt.tz_convert(TIMEZONE))
     reasons = pd.Series(None, index=s.index, dtype=object)
-    reasons[present & sentinel] = "datetime: sentinel"
-    reasons[present & open_end] = "datetime: sentinel (open end)"
-    reasons[present & ~sentinel & ~open_end & year.notna() & ~in_range] = "datetime: out of range"
-    reasons[present & ~sentinel & ~open_end & (year.isna() | (usable & naive.isna()))] = (
-        "datetime: not a date"
-    )
+    reasons[present & sentinel] = SENTINEL
+    reasons[present & open_end] = SENTINEL_OPEN_END
+    reasons[present & ~sentinel & ~open_end & year.notna() & ~in_range] = OUT_OF_RANGE
+    reasons[present & ~sentinel & ~open_end & (year.isna() | (usable & naive.isna()))] = NOT_A_DATE
     return Converted(local, reasons)

@@ -24,7 +24,7 @@ import polars as pl
 from email_validator import EmailNotValidError, validate_email
 
 from kgv_assets.transform.canonical import WrittenValues, convert_distinct
-from kgv_assets.transform.conversion import Converted, or_none
+from kgv_assets.transform.conversion import Converted, or_none, stripped
 
 # Addresses this process wrote: valid as they are (see kgv_assets.transform.canonical).
 WRITTEN = WrittenValues()
@@ -40,20 +40,23 @@ assert all("." not in name for name in _SPECIAL_USE), "fast_email checks the TLD
 
 def fast_email(text: pd.Series) -> tuple[pd.Series, pd.Series]:
     """The normalised address (or None: invalid) for the plain shapes, and which those are."""
-    value = pl.col("text")
-    local, domain = value.str.extract(r"^(.*)@", 1), value.str.extract(r"@([^@]*)$", 1)
+    value, local, domain = pl.col("text"), pl.col("local"), pl.col("domain")
     plain = (
         value.str.contains(_PLAIN)
         & ~domain.str.contains("--")
         & (local.str.len_bytes() <= 64)  # bytes ≥ characters: within either reading
         & (value.str.len_bytes() <= 254)
-        & ~domain.str.to_lowercase().str.extract(r"([a-z]+)$", 1).is_in(_SPECIAL_USE)
+        & ~pl.col("lower").str.extract(r"([a-z]+)$", 1).is_in(_SPECIAL_USE)
     )
     ascii_without_at = value.str.contains(r"^[\x00-\x7f]*$") & ~value.str.contains("@")
     out = pl.DataFrame({"text": or_none(text, text.notna()).tolist()}, schema={"text": pl.String})
-    out = out.select(
-        decided=(plain | ascii_without_at).fill_null(False),
-        value=pl.when(plain).then(local + "@" + domain.str.to_lowercase()),
+    # Each part extracted once (an eager select would extract it again for every use).
+    out = out.with_columns(
+        local=value.str.extract(r"^(.*)@", 1), domain=value.str.extract(r"@([^@]*)$", 1)
+    ).with_columns(lower=domain.str.to_lowercase())
+    out = out.with_columns(plain=plain).select(
+        decided=(pl.col("plain") | ascii_without_at).fill_null(False),
+        value=pl.when(pl.col("plain")).then(local + "@" + pl.col("lower")),
     )
     decided = pd.Series(out["decided"].to_numpy(), index=text.index)
     values = pd.Series(out["value"].to_numpy(), index=text.index, dtype=object)
@@ -71,7 +74,7 @@ def _normalised(value: str) -> str | None:
 
 def parse_email(s: pd.Series) -> Converted:
     """Trimmed and validated (``+`` allowed); invalid → NULL + legacy."""
-    text = s.str.strip()
+    text = stripped(s)
     present = text.notna() & (text != "")
     values = convert_distinct(text.where(present), _normalised, WRITTEN, fast=fast_email)
     reasons = pd.Series(None, index=s.index, dtype=object)

@@ -30,7 +30,7 @@ import polars as pl
 from phonenumbers import PhoneMetadata
 
 from kgv_assets.transform.canonical import WrittenValues, convert_distinct
-from kgv_assets.transform.conversion import Converted, or_none
+from kgv_assets.transform.conversion import Converted, or_none, stripped
 
 REGION = "DE"
 _CANDIDATE = re.compile(r"(?:\+|\b00)?[0-9][0-9 /().\-]{3,}[0-9]")
@@ -138,7 +138,7 @@ def _e164(value: str) -> str | None:
 
 def parse_phone(s: pd.Series) -> Converted:
     """Phone number → E.164 with libphonenumber (region DE); unparseable → NULL + legacy."""
-    text = s.str.strip()
+    text = stripped(s)
     present = text.notna() & (text != "")
     values = convert_distinct(text.where(present), _e164, WRITTEN, fast=fast_e164)
     reasons = pd.Series(None, index=s.index, dtype=object)

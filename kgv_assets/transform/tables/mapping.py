@@ -9,10 +9,11 @@ per row, the raw legacy values that did not convert into the ``legacy`` jsonb co
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 import psycopg
@@ -196,17 +197,26 @@ def apply_rules(mapping: TableMapping, staged: pd.DataFrame) -> tuple[pd.DataFra
 
 
 def legacy_values(raw: pd.DataFrame) -> pd.Series:
-    """Per row, ``{legacy column: raw value}`` of the non-NULL cells of ``raw``; None if none."""
+    """Per row, ``{legacy column: raw value}`` of the non-NULL cells of ``raw``; None if none.
+
+    Built column by column over the non-NULL cells only (a chunk has many rows and few failed
+    cells); each dict has its keys in column order, as a row-by-row build would.
+    """
     result = pd.Series(None, index=raw.index, dtype=object)
     if raw.empty or raw.columns.empty:
         return result
-    rows = raw[raw.notna().any(axis=1)]
+    cells = raw.notna().to_numpy()
+    rows = np.flatnonzero(cells.any(axis=1))
     if len(rows):
-        records = [
-            {k: v for k, v in rec.items() if v is not None and v == v}
-            for rec in rows.astype(object).to_dict("records")
-        ]
-        result.loc[rows.index] = pd.Series(records, index=rows.index, dtype=object)
+        slot = np.zeros(len(raw), dtype=np.int64)
+        slot[rows] = np.arange(len(rows))
+        records: list[dict[Hashable, object]] = [{} for _ in rows]
+        for j, column in enumerate(raw.columns):
+            values = raw.iloc[:, j].to_numpy(dtype=object)
+            for i in np.flatnonzero(cells[:, j]).tolist():
+                records[slot[i]][column] = values[i]
+        labels = raw.index[rows]
+        result.loc[labels] = pd.Series(records, index=labels, dtype=object)
     return result
 
 
