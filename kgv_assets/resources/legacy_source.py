@@ -224,10 +224,13 @@ class LegacySourceResource(dg.ConfigurableResource):
         """Every partition key that occurs in any partitioned legacy table."""
         return {k for t in TABLES if t.is_partitioned for k in self.partition_counts(t)}
 
-    def partition_counts(self, table: Table) -> dict[str, int]:
-        """Rows per partition key, counted by the source database."""
+    def partition_counts(
+        self, table: Table, partition_keys: Sequence[str] | None = None
+    ) -> dict[str, int]:
+        """Rows per partition key (only ``partition_keys``, if given), counted by the source."""
+        query = count_rows_by_partition(table, self.schema_name, partition_keys)
         with self.engine.connect() as conn:
-            rows = conn.execute(count_rows_by_partition(table, self.schema_name)).all()
+            rows = conn.execute(query).all()
         return {str(key): int(n) for key, n in rows}
 
     def fingerprints(
@@ -297,6 +300,9 @@ def source_statements(strategy: Strategy, schema: str = "dbo") -> dict[str, sa.C
         out[f"{t.name}: rows"] = select_rows(t, schema)
         out[f"{t.name}: rows of partitions"] = select_rows(t, schema, ["2019", "undated"])
         out[f"{t.name}: counts"] = count_rows_by_partition(t, schema)
+        out[f"{t.name}: counts of partitions"] = count_rows_by_partition(
+            t, schema, ["2019", "undated"]
+        )
         if strategy.server_side:
             out[f"{t.name}: fingerprints"] = fingerprint_query(t, schema, strategy)
             out[f"{t.name}: fingerprints of partitions"] = fingerprint_query(
