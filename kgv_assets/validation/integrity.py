@@ -69,7 +69,7 @@ def duplicate_keys(
         source = None
     else:
         duplicated = sql.SQL("t._key_rows > 1")
-        source = table.with_key_counts(partitions)
+        source = table.with_key_counts()
     counts = table.count_where(conn, {"duplicate_rows": duplicated}, partitions, source)
     rows, duplicates = int(counts["rows"].sum()), int(counts["duplicate_rows"].sum())
     samples = (
