@@ -20,7 +20,7 @@ SQL Server 2005, 2008/R2   7.2/7.3 no ``CONCAT``: ``+`` with explicit ``CONVERT`
 SQL Server 2012, 2014      7.4     ``CONCAT``; ``HASHBYTES('SHA2_256')`` over pieces of at most
                                    8,000 bytes (the input limit before 2016)
 SQL Server 2016 and newer  7.4     ``CONCAT``; ``HASHBYTES('SHA2_256')`` over the whole row
-SQLite (demo, tests)       -       ``kgv_row_hash`` (BLAKE2b) registered on the connection
+SQLite (demo, tests)       -       read Arrow-natively, hashed by the client (SipHash, own key)
 =========================  ======  ============================================================
 
 Every strategy encodes a row injectively: each value as ``<bytes>:<text>``, a NULL as the
@@ -83,7 +83,11 @@ class Strategy:
     server_side: bool = True
 
 
-SQLITE = Strategy("sqlite_blake2b", "SQLite (demo and tests)", 0, "-", None, True, None)
+SQLITE = Strategy(
+    "sqlite_siphash", "SQLite (demo and tests)", 0, "-", None, True, None, server_side=False
+)
+"""Hashed by the client from the Arrow-native read (before: ``sqlite_blake2b``, a function per
+row inside SQLite; fingerprints recorded by it re-baseline once, ``kgv_assets.sync.changes``)."""
 MSSQL_2000 = Strategy(
     "mssql2000_client_sha256", "SQL Server 2000", 8, "7.1", None, False, None, server_side=False
 )

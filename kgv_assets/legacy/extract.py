@@ -109,12 +109,13 @@ def select_rows(
     return stmt.order_by(*(src.c[name] for name in table.order_by))
 
 
-def count_rows_by_partition(table: Table, schema: str | None = None) -> sa.Select[Any]:
-    """Row counts per partition, computed by the source."""
+def count_rows_by_partition(
+    table: Table, schema: str | None = None, partition_keys: Sequence[str] | None = None
+) -> sa.Select[Any]:
+    """Row counts per partition (only ``partition_keys``, if given), computed by the source."""
     src = source_table(table, schema)
     key = partition_key_of(table, src)
-    return (
-        sa.select(key.label(PARTITION_COLUMN), sa.func.count().label("rows"))
-        .select_from(src)
-        .group_by(key)
-    )
+    stmt = sa.select(key.label(PARTITION_COLUMN), sa.func.count().label("rows")).select_from(src)
+    if partition_keys is not None and table.is_partitioned:
+        stmt = stmt.where(key.in_(list(partition_keys)))
+    return stmt.group_by(key)

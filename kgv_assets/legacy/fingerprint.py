@@ -13,15 +13,18 @@ trailing space all change it.
 - SQL Server: ``HASHBYTES`` over the encoded row, as the server's version allows
   (``kgv_assets.legacy.dialects``: SHA-256 from 2012, SHA-1 in pieces of at most 8,000 bytes on
   2005/2008, hashed by the client on 2000); its first 8 bytes are the row hash.
-- SQLite: the deterministic function ``kgv_row_hash`` registered on every connection of the
-  source (``register_sqlite_functions``): BLAKE2b over the stored bytes of the row.
+- SQLite (the demo): no hash function in SQL, and a Python function called per row cost more
+  than the whole partition read. The rows' stored bytes are read Arrow-natively instead
+  (``kgv_assets.resources.batches``) and hashed vectorised by the client: the content hash's
+  SipHash fold (``kgv_assets.transform.hashing``), with a key of its own (``SQLITE_KEY``), so a
+  collision of the content hash the checks compare is not also one of the fingerprints.
 
 **Aggregate.** The 64-bit row hash is split into its high and low 32-bit halves, and each half
 is summed per partition (``SUM`` of 32-bit values cannot overflow a bigint below 2^31 rows). A
 sum, unlike the XOR of ``CHECKSUM_AGG``, counts duplicates: two identical rows inserted
 change it. A change goes unnoticed only if the hash differences of all changed rows cancel in
 both halves and the row count stays the same — for a single changed row, only if its new
-content has the same 64-bit SHA-256/BLAKE2b prefix as the old one (probability 2^-64).
+content has the same 64-bit SHA-256 prefix or SipHash value as the old one (probability 2^-64).
 
 **Why not CHECKSUM_AGG(BINARY_CHECKSUM(*))**: cheaper, but BINARY_CHECKSUM is a 32-bit
 rotate-and-XOR that the documentation itself says misses some changes (strings differing in
@@ -38,12 +41,13 @@ content validation compares the loaded rows themselves and catches what a collis
 from __future__ import annotations
 
 import hashlib
-import marshal
 import struct
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
@@ -54,7 +58,8 @@ from kgv_assets.legacy.catalogue import Table
 from kgv_assets.legacy.dialects import MSSQL_2016, Strategy, client_field, row_hash_sql
 from kgv_assets.legacy.extract import canonical_text, partition_key_of, source_table
 
-ROW_HASH_FUNCTION = "kgv_row_hash"
+SQLITE_KEY = "kgv-fingerprints"
+"""The SipHash key of SQLite's row hash (16 characters; the content hash has another)."""
 _HASH = "_row_hash"
 _INT64 = struct.Struct(">q")
 _INT32 = struct.Struct(">i")
@@ -85,22 +90,29 @@ class Fingerprint:
         return cls(int(rows), int(high), int(low), strategy)
 
 
-def row_hash_bytes(*values: bytes | None) -> int:
-    """The signed 64-bit row hash of SQLite's ``kgv_row_hash`` (BLAKE2b of the row's bytes).
+def aggregate_row_hashes(
+    batches: Iterable[tuple[pl.Series, np.ndarray]], strategy: str
+) -> dict[str, Fingerprint]:
+    """Fingerprints of row hashes computed by the client, per partition (SQLite's strategy).
 
-    ``marshal`` format 2 of the tuple of values (bytes or None) is an injective, stable byte
-    encoding written in C, so hashing costs about a microsecond per row.
+    Each batch is (partition keys, signed 64-bit row hashes). The aggregate is the servers'
+    (``SUM`` of the signed high and low 32-bit halves), computed by polars per batch.
     """
-    digest = hashlib.blake2b(marshal.dumps(values, 2), digest_size=8).digest()
-    return _INT64.unpack(digest)[0]
-
-
-def register_sqlite_functions(dbapi_conn: Any, _record: Any = None) -> None:
-    """Register ``kgv_row_hash`` on a sqlite3 connection (a pure, deterministic function).
-
-    Registering a function is not a write: it works on the query-only source connection.
-    """
-    dbapi_conn.create_function(ROW_HASH_FUNCTION, -1, row_hash_bytes, deterministic=True)
+    sums: dict[str, list[int]] = {}
+    for partitions, hashes in batches:
+        frame = pl.DataFrame({"p": partitions, "h": pl.Series(hashes, dtype=pl.Int64)})
+        low = pl.col("h") & 0xFFFFFFFF
+        per_partition = frame.group_by("p").agg(
+            pl.len().cast(pl.Int64).alias("n"),
+            pl.col("h").floordiv(2**32).sum().alias("high"),
+            pl.when(low >= 2**31).then(low - 2**32).otherwise(low).sum().alias("low"),
+        )
+        for key, n, high, low_sum in per_partition.iter_rows():
+            counts = sums.setdefault(str(key), [0, 0, 0])
+            counts[0] += n
+            counts[1] += high
+            counts[2] += low_sum
+    return {k: Fingerprint(n, hi, lo, strategy) for k, (n, hi, lo) in sums.items()}
 
 
 class _RowHash(FunctionElement[Any]):
@@ -135,26 +147,10 @@ def _row_hash_default(element: _RowHash, compiler: Any, **kw: Any) -> str:
     raise NotImplementedError(f"no row hash for the {compiler.dialect.name} dialect")
 
 
-@compiles(_RowHash, "sqlite")
-def _row_hash_sqlite(element: _RowHash, compiler: Any, **kw: Any) -> str:
-    # The stored bytes of each value (CAST AS BLOB keeps invalid UTF-8 as it is); the canonical
-    # text expressions of SQLite are CAST(col AS TEXT), so hash their inner column directly.
-    args = ", ".join(
-        f"CAST({compiler.process(text.clauses, **kw)} AS BLOB)" for text in element.clauses
-    )
-    return f"{ROW_HASH_FUNCTION}({args})"
-
-
 @compiles(_RowHash, "mssql")
 def _row_hash_mssql(element: _RowHash, compiler: Any, **kw: Any) -> str:
     values = [compiler.process(text, **kw) for text in element.clauses]
     return row_hash_sql(element.strategy, list(element.table.columns), values, element.budget)
-
-
-@compiles(_HashHalf, "sqlite")
-def _half_sqlite(element: _HashHalf, compiler: Any, **kw: Any) -> str:
-    value = compiler.process(next(iter(element.clauses)), **kw)
-    return f"({value} >> 32)" if element.half == 1 else f"({value} & 4294967295)"
 
 
 @compiles(_HashHalf, "mssql")
@@ -169,25 +165,28 @@ def fingerprint_query(
     schema: str | None = None,
     strategy: Strategy = MSSQL_2016,
     budget: int | None = None,
+    partition_keys: Sequence[str] | None = None,
 ) -> sa.Select[Any]:
-    """One aggregate query: per ``_partition``, ``row_count``, ``checksum_high/_low``.
+    """SQL Server's aggregate query: per ``_partition``, ``row_count``, ``checksum_high/_low``.
 
     Args:
         table: The legacy table.
-        schema: The source schema (``dbo`` on SQL Server; None for SQLite).
-        strategy: The server's strategy (``kgv_assets.legacy.dialects``; SQLite ignores it).
+        schema: The source schema (``dbo``).
+        strategy: The server's strategy (``kgv_assets.legacy.dialects``).
         budget: Bytes per hashed piece, default the strategy's limit (tests pass smaller ones).
+        partition_keys: Only these partitions (what a staging load reads); None: all. The
+            rows of other partitions are filtered out before they are hashed.
     """
     src = source_table(table, schema)
     texts = [canonical_text(src.c[c.name], c.kind) for c in table.columns]
-    per_row = (
-        sa.select(
-            partition_key_of(table, src).label(PARTITION_COLUMN),
-            _RowHash(table, strategy, budget, *texts).label(_HASH),
-        )
-        .select_from(src)
-        .subquery("fingerprinted")
-    )
+    partition = partition_key_of(table, src)
+    per_row = sa.select(
+        partition.label(PARTITION_COLUMN),
+        _RowHash(table, strategy, budget, *texts).label(_HASH),
+    ).select_from(src)
+    if partition_keys is not None and table.is_partitioned:
+        per_row = per_row.where(partition.in_(list(partition_keys)))
+    per_row = per_row.subquery("fingerprinted")
     key = per_row.c[PARTITION_COLUMN]
     row_hash = per_row.c[_HASH]
     return sa.select(

@@ -12,7 +12,7 @@ compares against).
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import psycopg
 from psycopg import sql
@@ -26,6 +26,7 @@ from kgv_assets.layout import (
     staged,
 )
 from kgv_assets.legacy.catalogue import Table
+from kgv_assets.legacy.fingerprint import Fingerprint
 from kgv_assets.legacy.schemas import LEGACY_SCHEMAS
 from kgv_assets.load import accounting, quarantine
 from kgv_assets.load.accounting import LoadResult, StageTimer, Tally
@@ -96,6 +97,7 @@ def stage_table(
     table: Table,
     partition_keys: Sequence[str] | None,
     run_id: str,
+    fingerprints: Mapping[str, Fingerprint] | None = None,
 ) -> LoadResult:
     """(Re)load ``table`` — all of it, or only ``partition_keys`` — into staging.
 
@@ -106,6 +108,9 @@ def stage_table(
         table: The legacy table.
         partition_keys: The partitions to (re)load; None for an unpartitioned table or all.
         run_id: The Dagster run, recorded on every staged and quarantined row.
+        fingerprints: The source's fingerprints of these partitions, taken by the sync pass
+            that requested the load (before the read, as the load's own would be); None: the
+            load fingerprints the partitions itself.
     """
     started = time.perf_counter()
     keys = partition_keys if table.is_partitioned else None
@@ -113,7 +118,9 @@ def stage_table(
     timer = StageTimer()
     schema = LEGACY_SCHEMAS[table.name]
     # Taken before the read: a change made during the read is seen by the next comparison.
-    fingerprints = source.fingerprints(table)
+    # Only the partitions loaded: hashing the whole table again cost more than the read.
+    if fingerprints is None:
+        fingerprints = source.fingerprints(table, keys)
     with conn.transaction():
         ensure_staging_table(conn, table)
         _clear(conn, table, keys)

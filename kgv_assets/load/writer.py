@@ -270,10 +270,20 @@ class MergeWriter:
                 match=_match(self.key, "i", "t"),
             )
         ).rowcount
+        # After the UPDATE every target row with an incoming key holds that row's values, its
+        # partition among ``partition_keys`` (a row that moved years was moved by the UPDATE):
+        # the lookup is confined to those partitions (one yearly partition of the history
+        # probed per row instead of every year's).
         inserted = self.conn.execute(
             sql.SQL(
                 "INSERT INTO {target} ({cols}) SELECT {cols} FROM pg_temp.incoming i "
-                "WHERE NOT EXISTS (SELECT FROM {target} t WHERE {match})"
-            ).format(target=target, cols=_cols(self.columns), match=_match(self.key, "i", "t"))
+                "WHERE NOT EXISTS (SELECT FROM {target} t WHERE {where} {match})"
+            ).format(
+                target=target,
+                cols=_cols(self.columns),
+                where=where_partition,
+                match=_match(self.key, "i", "t"),
+            ),
+            params,
         ).rowcount
         return MergeCounts(inserted, updated, deleted)

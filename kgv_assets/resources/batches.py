@@ -118,6 +118,35 @@ def to_batch(record: pa.RecordBatch | pa.Table, table: Table) -> Batch:
     return Batch(rows, undecodable)
 
 
+def sqlite_row_hashes(
+    path: str,
+    table: Table,
+    partition_keys: Sequence[str] | None,
+    key: str,
+    batch_rows: int = BATCH_ROWS,
+) -> Iterator[tuple[pl.Series, np.ndarray]]:
+    """Per batch of ``table`` (or some partitions): each row's partition key and hash.
+
+    The rows' stored bytes hashed with the SipHash ``key`` (``hash_columns``), nothing decoded:
+    what the SQLite fingerprints aggregate (``kgv_assets.legacy.fingerprint``).
+    """
+    query, params = sqlite_query(table, partition_keys)
+    with adbc_sqlite.connect(f"file:{path}?mode=ro") as conn, conn.cursor() as cur:
+        option = adbc_driver_sqlite.StatementOptions.BATCH_ROWS.value
+        cur.adbc_statement.set_options(**{option: str(batch_rows)})
+        cur.execute(query, params)
+        for record in cur.fetch_record_batch():
+            if not record.num_rows:
+                continue
+            data = pa.Table.from_batches([record])
+            raw = [data.column(n).to_numpy(zero_copy_only=False) for n in table.column_names]
+            nulls = [
+                data.column(n).is_null().to_numpy(zero_copy_only=False) for n in table.column_names
+            ]
+            partition = pl.Series(PARTITION_COLUMN, data.column(PARTITION_COLUMN), pl.Binary)
+            yield partition.cast(pl.String), hash_columns(raw, nulls, key)
+
+
 def sqlite_batches(
     path: str, table: Table, partition_keys: Sequence[str] | None, batch_rows: int = BATCH_ROWS
 ) -> Iterator[Batch]:

@@ -35,12 +35,13 @@ from kgv_assets.legacy.dialects import (
 )
 from kgv_assets.legacy.extract import count_rows_by_partition, select_rows
 from kgv_assets.legacy.fingerprint import (
+    SQLITE_KEY,
     Fingerprint,
+    aggregate_row_hashes,
     client_fingerprints,
     fingerprint_query,
-    register_sqlite_functions,
 )
-from kgv_assets.resources.batches import sqlite_batches
+from kgv_assets.resources.batches import sqlite_batches, sqlite_row_hashes
 from kgv_assets.transform.hashing import row_hash
 
 COLUMNS_QUERY = (
@@ -90,7 +91,6 @@ class LegacySourceResource(dg.ConfigurableResource):
             engine = sa.create_engine(url, pool_pre_ping=url.get_backend_name() != "sqlite")
             if url.get_backend_name() == "sqlite":
                 event.listen(engine, "connect", _read_only)
-                event.listen(engine, "connect", register_sqlite_functions)
             self._engine = engine
         return self._engine
 
@@ -224,18 +224,29 @@ class LegacySourceResource(dg.ConfigurableResource):
         """Every partition key that occurs in any partitioned legacy table."""
         return {k for t in TABLES if t.is_partitioned for k in self.partition_counts(t)}
 
-    def partition_counts(self, table: Table) -> dict[str, int]:
-        """Rows per partition key, counted by the source database."""
+    def partition_counts(
+        self, table: Table, partition_keys: Sequence[str] | None = None
+    ) -> dict[str, int]:
+        """Rows per partition key (only ``partition_keys``, if given), counted by the source."""
+        query = count_rows_by_partition(table, self.schema_name, partition_keys)
         with self.engine.connect() as conn:
-            rows = conn.execute(count_rows_by_partition(table, self.schema_name)).all()
+            rows = conn.execute(query).all()
         return {str(key): int(n) for key, n in rows}
 
-    def fingerprints(self, table: Table) -> dict[str, Fingerprint]:
-        """Row count and content checksum per partition key, computed by the source database."""
+    def fingerprints(
+        self, table: Table, partition_keys: Sequence[str] | None = None
+    ) -> dict[str, Fingerprint]:
+        """Row count and content checksum per partition key, computed by the source database.
+
+        With ``partition_keys`` only those partitions are hashed (a staging load of some
+        partitions needs no more); partitions without rows are absent either way.
+        """
         strategy = self.strategy
+        if strategy is SQLITE:
+            return self._sqlite_fingerprints(table, partition_keys)
         if not strategy.server_side:
-            return self._client_fingerprints(table, strategy)
-        query = fingerprint_query(table, self.schema_name, strategy)
+            return self._client_fingerprints(table, strategy, partition_keys)
+        query = fingerprint_query(table, self.schema_name, strategy, None, partition_keys)
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
         return {
@@ -243,9 +254,21 @@ class LegacySourceResource(dg.ConfigurableResource):
             for key, n, hi, lo in rows
         }
 
-    def _client_fingerprints(self, table: Table, strategy: Strategy) -> dict[str, Fingerprint]:
+    def _sqlite_fingerprints(
+        self, table: Table, partition_keys: Sequence[str] | None
+    ) -> dict[str, Fingerprint]:
+        """SQLite: the stored bytes read Arrow-natively, hashed and summed by the client."""
+        path = self._sqlite_file
+        if path is None:
+            raise ValueError(f"an SQLite source is a file: {self.url_for_people}")
+        hashed = sqlite_row_hashes(path, table, partition_keys, SQLITE_KEY, self.chunk_rows)
+        return aggregate_row_hashes(hashed, SQLITE.name)
+
+    def _client_fingerprints(
+        self, table: Table, strategy: Strategy, partition_keys: Sequence[str] | None = None
+    ) -> dict[str, Fingerprint]:
         """A server without HASHBYTES (SQL Server 2000): stream the rows, hash them here."""
-        stmt = select_rows(table, self.schema_name)
+        stmt = select_rows(table, self.schema_name, partition_keys)
         with self.engine.connect() as conn:
             result = conn.execute(stmt)
             cursor = result.cursor
@@ -277,6 +300,12 @@ def source_statements(strategy: Strategy, schema: str = "dbo") -> dict[str, sa.C
         out[f"{t.name}: rows"] = select_rows(t, schema)
         out[f"{t.name}: rows of partitions"] = select_rows(t, schema, ["2019", "undated"])
         out[f"{t.name}: counts"] = count_rows_by_partition(t, schema)
+        out[f"{t.name}: counts of partitions"] = count_rows_by_partition(
+            t, schema, ["2019", "undated"]
+        )
         if strategy.server_side:
             out[f"{t.name}: fingerprints"] = fingerprint_query(t, schema, strategy)
+            out[f"{t.name}: fingerprints of partitions"] = fingerprint_query(
+                t, schema, strategy, None, ["2019", "undated"]
+            )
     return out

@@ -22,7 +22,7 @@ or disappears in the source. The sensor additionally skips what it already reque
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from kgv_assets.legacy.catalogue import TABLES
@@ -179,3 +179,61 @@ def decode_cursor(cursor: str | None) -> tuple[Fingerprints | None, int]:
         for t, p in body["fp"].items()
     }
     return fingerprints, int(body.get("tick", 0))
+
+
+RUN_FINGERPRINTS_MAX_AGE = 600.0
+"""Seconds a pass's fingerprints stand in for the staging load's own (then it takes its own)."""
+
+
+def encode_run_fingerprints(
+    current: Fingerprints,
+    tables: Sequence[str],
+    partitions: Sequence[str] | None,
+    taken_at: float,
+) -> str:
+    """The fingerprints a pass took of what one run loads, for the run's tag.
+
+    ``{"at": <epoch seconds>, "fp": {table: {key: [n, hi, lo] | null}}, "st": {table: name}}``;
+    ``partitions`` None (a reference run): every partition of the tables. A partition the
+    source has no rows in is ``null`` (known empty, unlike a key left out).
+    """
+    fp: dict[str, dict[str, list[int] | None]] = {}
+    strategies: dict[str, str | None] = {}
+    for table in tables:
+        now = current.get(table, {})
+        keys = sorted(now) if partitions is None else partitions
+        fp[table] = {k: f.as_list() if (f := now.get(k)) else None for k in keys}
+        strategies[table] = next((f.strategy for f in now.values()), None)
+    body = {"at": round(taken_at, 3), "fp": fp, "st": strategies}
+    return json.dumps(body, separators=(",", ":"), sort_keys=True)
+
+
+def decode_run_fingerprints(
+    tag: str | None,
+    table: str,
+    partitions: Sequence[str] | None,
+    strategy: str,
+    now: float,
+) -> dict[str, Fingerprint] | None:
+    """The pass's fingerprints of ``partitions`` of ``table`` from a run's tag, if usable.
+
+    Usable: taken at most ``RUN_FINGERPRINTS_MAX_AGE`` seconds ago, by ``strategy``, and
+    covering every partition the load reads (None: the table whole, as the pass saw it).
+    Anything else — no tag, a re-execution days later, another strategy — is None: the load
+    fingerprints the source itself. Either way the fingerprint is taken before the read.
+    """
+    if not tag:
+        return None
+    body = json.loads(tag)
+    if not 0 <= now - float(body.get("at", 0)) <= RUN_FINGERPRINTS_MAX_AGE:
+        return None
+    recorded = body.get("fp", {}).get(table)
+    if recorded is None or body.get("st", {}).get(table) not in (strategy, None):
+        return None
+    if partitions is not None and not set(partitions) <= set(recorded):
+        return None
+    return {
+        k: Fingerprint.from_list(v, strategy)
+        for k, v in recorded.items()
+        if v is not None and (partitions is None or k in partitions)
+    }

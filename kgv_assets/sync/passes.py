@@ -73,7 +73,7 @@ def evaluate_pass(
             was loaded only.
         retry_unfinished: Also reload partitions whose target load did not finish.
     """
-    started = time.perf_counter()
+    started, taken_at = time.perf_counter(), time.time()
     current = source_fingerprints(source)
     seconds = time.perf_counter() - started
     seen, tick = decode_cursor(cursor)
@@ -91,7 +91,11 @@ def evaluate_pass(
     known = list(instance.get_dynamic_partitions(LEGACY_YEAR))
     new = sort_partition_keys(partition_keys_in(current) - set(known))
     requests = run_requests(
-        changes, [*known, *new], repository, key_prefix=f"tick{tick + 1}" if cursor else None
+        changes,
+        [*known, *new],
+        repository,
+        key_prefix=f"tick{tick + 1}" if cursor else None,
+        fingerprints=(current, taken_at),
     )
     return SyncPass(
         changes,

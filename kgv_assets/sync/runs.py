@@ -34,13 +34,16 @@ import dagster as dg
 from kgv_assets.layout import legacy_key, loaded_from, target_key, target_table
 from kgv_assets.legacy.catalogue import TABLES
 from kgv_assets.partitions import RANGE_END_TAG, RANGE_START_TAG
-from kgv_assets.sync.changes import Changes
+from kgv_assets.sync.changes import Changes, Fingerprints, encode_run_fingerprints
 from kgv_assets.transform.tables.registry import LOADERS
 
 REFRESH_JOB = "partition_refresh_job"
 RUN_KIND_TAG = "kgv/run_kind"
 TABLES_TAG = "kgv/sync_tables"
 STEP_TAG = "kgv/sync_step"
+FINGERPRINTS_TAG = "kgv/source_fingerprints"
+"""On a run that stages tables: the fingerprints the pass took of them, so the staging load need
+not fingerprint the source again (``kgv_assets.sync.changes.decode_run_fingerprints``)."""
 
 
 @dataclass(frozen=True)
@@ -125,9 +128,16 @@ def plan_refreshes(changes: Changes, order: Sequence[str]) -> list[Refresh]:
 
 
 def run_request(
-    refresh: Refresh, repository: dg.RepositoryDefinition, run_key: str | None = None
+    refresh: Refresh,
+    repository: dg.RepositoryDefinition,
+    run_key: str | None = None,
+    fingerprints: tuple[Fingerprints, float] | None = None,
 ) -> dg.RunRequest:
-    """The RunRequest of ``refresh``, its selection resolved against the code location."""
+    """The RunRequest of ``refresh``, its selection resolved against the code location.
+
+    ``fingerprints``: the pass's fingerprints and when it began taking them (epoch seconds);
+    a run that stages tables carries those of its tables and partitions (``FINGERPRINTS_TAG``).
+    """
     graph = repository.asset_graph
     keys = sorted(refresh.selection.resolve(graph))
     partitioned = [k for k in keys if graph.get(k).partitions_def is not None]
@@ -136,6 +146,11 @@ def run_request(
         TABLES_TAG: ",".join(refresh.tables),
         STEP_TAG: refresh.step,
     }
+    if fingerprints is not None and refresh.step in ("reference", "partitions"):
+        current, taken_at = fingerprints
+        tags[FINGERPRINTS_TAG] = encode_run_fingerprints(
+            current, refresh.tables, refresh.partitions, taken_at
+        )
     if refresh.partitions is None:
         if partitioned:
             raise ValueError(f"an unpartitioned refresh selects partitioned assets: {partitioned}")
@@ -156,9 +171,13 @@ def run_requests(
     order: Sequence[str],
     repository: dg.RepositoryDefinition,
     key_prefix: str | None = None,
+    fingerprints: tuple[Fingerprints, float] | None = None,
 ) -> list[dg.RunRequest]:
-    """The RunRequests of ``changes``; run keys ``<prefix>:<n>`` make a retried tick idempotent."""
+    """The RunRequests of ``changes``; run keys ``<prefix>:<n>`` make a retried tick idempotent.
+
+    ``fingerprints``: see ``run_request``.
+    """
     return [
-        run_request(r, repository, f"{key_prefix}:{i}" if key_prefix else None)
+        run_request(r, repository, f"{key_prefix}:{i}" if key_prefix else None, fingerprints)
         for i, r in enumerate(plan_refreshes(changes, order))
     ]

@@ -19,38 +19,46 @@ import pandas as pd
 _SEED = np.uint64(0xCBF29CE484222325)
 _PRIME = np.uint64(0x100000001B3)
 _NULL = np.uint64(0x9E3779B97F4A7C15)
+CONTENT_KEY = "0123456789123456"
+"""The SipHash key of the content hash (pandas' default): staging, target and checks."""
 
 
-def _column_hash(array: np.ndarray, null: np.ndarray | None = None) -> np.ndarray:
+def _column_hash(
+    array: np.ndarray, null: np.ndarray | None = None, key: str = CONTENT_KEY
+) -> np.ndarray:
     """SipHash of each value (str as UTF-8, bytes as they are), NULL as its own constant."""
     if null is None:
         null = pd.isna(array)
     values = np.where(null, "", array).astype(object)
     try:
-        hashed = pd.util.hash_array(values, categorize=False)
+        hashed = pd.util.hash_array(values, hash_key=key, categorize=False)
     except UnicodeEncodeError:
         raw = np.array(
             [v.encode("utf-8", "surrogateescape") if isinstance(v, str) else v for v in values],
             dtype=object,
         )
-        hashed = pd.util.hash_array(raw, categorize=False)
+        hashed = pd.util.hash_array(raw, hash_key=key, categorize=False)
     return np.where(null, _NULL, hashed)
 
 
 def hash_columns(
-    columns: Sequence[np.ndarray], nulls: Sequence[np.ndarray] | None = None
+    columns: Sequence[np.ndarray],
+    nulls: Sequence[np.ndarray] | None = None,
+    key: str = CONTENT_KEY,
 ) -> np.ndarray:
     """The int64 row hashes over columns of values (object arrays of str, bytes or None).
 
     A text and its UTF-8 bytes hash alike, so a row read as bytes (``resources.batches``) has
     the hash of the same row read as text. ``nulls`` (one boolean mask per column), where the
-    caller has them, saves looking for NULLs again.
+    caller has them, saves looking for NULLs again. ``key`` (16 characters) selects another
+    SipHash function: the SQLite fingerprints use their own, so that they and the content
+    checks do not share collisions (``kgv_assets.legacy.fingerprint``).
     """
     n = len(columns[0]) if columns else 0
     h = np.full(n, _SEED, dtype=np.uint64)
     with np.errstate(over="ignore"):
         for i, column in enumerate(columns):
-            h = (h ^ _column_hash(column, nulls[i] if nulls else None)) * _PRIME
+            h = (h ^ _column_hash(column, nulls[i] if nulls else None, key)) * _PRIME
     return h.view(np.int64)
 
 

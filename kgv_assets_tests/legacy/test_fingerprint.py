@@ -12,14 +12,21 @@ import shutil
 import sqlite3
 from pathlib import Path
 
+import numpy as np
 import pytest
 import sqlglot
 from sqlalchemy.dialects import mssql
 from sqlglot import exp
 
 from kgv_assets.legacy.catalogue import TABLES, table
-from kgv_assets.legacy.fingerprint import fingerprint_query, row_hash_bytes
+from kgv_assets.legacy.fingerprint import SQLITE_KEY, fingerprint_query
 from kgv_assets.resources.legacy_source import LegacySourceResource
+from kgv_assets.transform.hashing import hash_columns
+
+
+def row_hash_bytes(*values: bytes | None) -> int:
+    """SQLite's fingerprint row hash of one row of stored bytes."""
+    return int(hash_columns([np.array([v], dtype=object) for v in values], key=SQLITE_KEY)[0])
 
 
 def _tsql(t) -> str:
@@ -67,6 +74,10 @@ def test_row_hash_distinguishes_null_empty_and_column_shifts() -> None:
     assert row_hash_bytes(b"a", b"b") != row_hash_bytes(b"b", b"a")
     assert row_hash_bytes(b"x") == row_hash_bytes(b"x")
     assert -(2**63) <= row_hash_bytes(b"\xff\xfe invalid utf-8") < 2**63
+    # its own SipHash key: not the content hash the *_matches_source checks compare
+    assert row_hash_bytes(b"x", None) != int(
+        hash_columns([np.array([b"x"], dtype=object), np.array([None], dtype=object)])[0]
+    )
 
 
 @pytest.fixture
@@ -89,6 +100,14 @@ def test_sqlite_counts_match_the_partition_counts(source: Path) -> None:
     for t in TABLES:
         fingerprints = resource.fingerprints(t)
         assert {k: f.rows for k, f in fingerprints.items()} == resource.partition_counts(t)
+
+
+def test_fingerprints_of_some_partitions_are_those_of_the_whole_table(source: Path) -> None:
+    resource = LegacySourceResource(url=f"sqlite:///{source}")
+    t = table("Verlauf")
+    whole = resource.fingerprints(t)
+    some = sorted(whole)[:2]
+    assert resource.fingerprints(t, [*some, "1066"]) == {k: whole[k] for k in some}
 
 
 def _dated_rows(db: sqlite3.Connection) -> list[tuple[str, str]]:

@@ -4,7 +4,8 @@ Which partitions count as changed against recorded fingerprints, against row cou
 (loads from before fingerprints were recorded), what the sensor's cursor filters out, and how
 changed partitions become runs: contiguous ranges together, tables sharing a range in one run,
 reference tables first, tables referencing rows of any year reloaded over all partitions last,
-every selection resolvable against the real code location.
+every selection resolvable against the real code location, and the fingerprints a run carries
+for its staging loads (fresh, of the same strategy and complete, or not used at all).
 """
 
 from __future__ import annotations
@@ -23,10 +24,12 @@ from kgv_assets.sync.changes import (
     Baseline,
     Changes,
     decode_cursor,
+    decode_run_fingerprints,
     detect_changes,
     encode_cursor,
+    encode_run_fingerprints,
 )
-from kgv_assets.sync.runs import contiguous_runs, plan_refreshes, run_requests
+from kgv_assets.sync.runs import FINGERPRINTS_TAG, contiguous_runs, plan_refreshes, run_requests
 
 ORDER = ["undated", *map(str, range(2000, 2011))]
 
@@ -173,3 +176,36 @@ def test_every_table_plans_valid_runs(t, repository: dg.RepositoryDefinition) ->
         partitioned = {k for k in request.asset_selection or [] if graph.get(k).partitions_def}
         assert bool(partitioned) == (refresh.partitions is not None)
     assert f"legacy/{t.name}" in _keys(requests[0])
+
+
+def test_a_run_carries_the_pass_fingerprints_of_what_it_stages(
+    repository: dg.RepositoryDefinition,
+) -> None:
+    st = "sqlite_siphash"
+    current = {
+        "Verlauf": {"2003": replace(fp(5, 1), strategy=st), "2004": replace(fp(6), strategy=st)},
+        "Personen": {"all": replace(fp(9), strategy=st)},
+    }
+    changes = Changes({"Verlauf": ["2003", "2007"]}, ["Personen"])
+    requests = run_requests(changes, ORDER, repository, fingerprints=(current, 1000.0))
+    tagged = [r for r in requests if FINGERPRINTS_TAG in r.tags]
+    assert len(tagged) == 3 and all(r.tags["kgv/sync_step"] != "dependents" for r in tagged)
+    reference, in_2003, in_2007 = (r.tags[FINGERPRINTS_TAG] for r in tagged)
+    assert decode_run_fingerprints(reference, "Personen", None, st, 1001.0) == current["Personen"]
+    assert decode_run_fingerprints(in_2003, "Verlauf", ["2003"], st, 1001.0) == {
+        "2003": current["Verlauf"]["2003"]
+    }
+    # 2007 has no rows in the source: known empty, not unknown
+    assert decode_run_fingerprints(in_2007, "Verlauf", ["2007"], st, 1001.0) == {}
+
+
+def test_run_fingerprints_are_used_only_fresh_complete_and_of_the_same_strategy() -> None:
+    st = "sqlite_siphash"
+    current = {"Verlauf": {"2003": replace(fp(5), strategy=st)}}
+    tag = encode_run_fingerprints(current, ["Verlauf"], ["2003"], 1000.0)
+    assert decode_run_fingerprints(tag, "Verlauf", ["2003"], st, 1100.0) is not None
+    assert decode_run_fingerprints(tag, "Verlauf", ["2003"], st, 1000.0 + 3600) is None, "stale"
+    assert decode_run_fingerprints(tag, "Verlauf", ["2003"], "mssql2016_sha256", 1100.0) is None
+    assert decode_run_fingerprints(tag, "Verlauf", ["2003", "2004"], st, 1100.0) is None
+    assert decode_run_fingerprints(tag, "Antrag", ["2003"], st, 1100.0) is None
+    assert decode_run_fingerprints(None, "Verlauf", ["2003"], st, 1100.0) is None

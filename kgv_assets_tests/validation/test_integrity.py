@@ -77,3 +77,14 @@ def test_reporting_views_go_stale_without_a_refresh(tx: psycopg.Connection) -> N
     assert outcome.figures["rows_differing_waiting_list_stats"] > 0
     tx.execute("SELECT kgv.refresh_reporting_views()")
     assert views_current(tx, VIEWS).passed
+
+
+def test_a_key_a_unique_index_enforces_is_counted_in_scope_only(tx: psycopg.Connection) -> None:
+    applications = CHECKS_BY_TABLE["applications"].table
+    partition, rows = tx.execute(
+        "SELECT legacy_partition, count(*) FROM kgv.applications GROUP BY 1 ORDER BY 2 DESC LIMIT 1"
+    ).fetchone() or ("", 0)
+    outcome = duplicate_keys(tx, applications, [partition])
+    assert outcome.passed and outcome.figures["unique_index"] == 1
+    assert outcome.figures["rows"] == rows, "every row of the partition, none of the others"
+    assert "a unique index enforces it" in outcome.summary

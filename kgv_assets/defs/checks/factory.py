@@ -42,8 +42,8 @@ class StepSource:
     step also reconciles that table over every partition, the per-partition counts are taken
     from the same rows instead of a second pass over the source (``COUNT … GROUP BY`` of the
     partition rule: as much work for SQLite as the read). Counts are the source's either way:
-    the rows it returned now, partitioned by the same rule. A step that reconciles without the
-    content check (a subset, or a scoped run) asks the source to count, as before.
+    the rows it returned now, partitioned by the same rule, for the partitions in scope. A
+    step that reconciles without the content check (a subset) asks the source to count.
 
     Args:
         source: The legacy source resource.
@@ -74,10 +74,10 @@ class StepSource:
             return self._hashes[name]
 
     def partition_counts(self, table: Table) -> dict[str, int]:
-        """Rows per partition key of ``table`` as the source has them now."""
+        """Rows per partition key of ``table`` in scope, as the source has them now."""
         spec = self._content.get(table.name)
-        if spec is None or self.scope is not None:
-            return self.source.partition_counts(table)
+        if spec is None:
+            return self.source.partition_counts(table, self.scope)
         counts = self.hashes(spec).group_by(PARTITION).len()
         return {str(key): int(n) for key, n in counts.iter_rows()}
 
@@ -141,6 +141,7 @@ def reconciled_check(name: str, ledger: Ledger, source: Table, description: str)
     """``<name>_reconciled``: source = loaded + quarantined per partition of one stage, blocking."""
 
     def evaluate(conn: psycopg.Connection, legacy: StepSource, scope: list[str] | None) -> Outcome:
+        # For the run's partitions only: a refresh of one year recounts one year.
         return reconcile(conn, ledger, legacy.partition_counts(source), scope)
 
     return Check(f"{name}_reconciled", description, evaluate, blocking=True)

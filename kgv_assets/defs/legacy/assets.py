@@ -4,6 +4,8 @@ The dated tables are partitioned by year (see ``kgv_assets.partitions``) and run
 partitions in a single run (a single-run backfill); the reference tables are unpartitioned.
 """
 
+import time
+
 import dagster as dg
 
 from kgv_assets.layout import PARTITION_COLUMN, SCHEMA_MIGRATIONS_KEY, STAGING, legacy_key
@@ -15,6 +17,8 @@ from kgv_assets.observability.retries import LOAD_RETRY, transient_errors_only
 from kgv_assets.partitions import legacy_year
 from kgv_assets.resources.legacy_source import LegacySourceResource
 from kgv_assets.resources.postgres import PostgresResource
+from kgv_assets.sync.changes import decode_run_fingerprints
+from kgv_assets.sync.runs import FINGERPRINTS_TAG
 from kgv_assets.validation.columns import live_column_schema
 
 
@@ -61,8 +65,18 @@ def legacy_asset(table: Table) -> dg.AssetsDefinition:
         postgres: PostgresResource,
     ) -> dg.MaterializeResult:
         keys = context.partition_keys if table.is_partitioned else None
+        # A sync run carries the fingerprints its pass just took: no second scan of the source.
+        known = decode_run_fingerprints(
+            context.run.tags.get(FINGERPRINTS_TAG),
+            table.name,
+            keys,
+            legacy_source.strategy.name,
+            time.time(),
+        )
+        if known is not None:
+            context.log.info("fingerprints of %s: the sync pass's (run tag)", table.name)
         with postgres.connection() as conn:
-            result = stage_table(legacy_source, conn, table, keys, context.run.run_id)
+            result = stage_table(legacy_source, conn, table, keys, context.run.run_id, known)
             columns = live_column_schema(conn, STAGING, table.name, _column_schema(table))
             push_load_metrics(conn, table.name, "staging", context.run.run_id)
         return materialized(context, result, columns)
