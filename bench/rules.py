@@ -4,10 +4,10 @@ Reads the two big legacy tables (Antrag, Verlauf) of a demo source in staged for
 ``CHUNK_ROWS`` rows, object columns of str/None, as ``load.target_table`` hands them to the
 loaders) and times each rule's converter, ``apply_rules`` as a whole and the file reference
 parsing ``ApplicationsLoader.transform`` adds, each twice on the same chunks: as the rules are
-now (polars) and with today's pandas implementations in their place (the oracles of
-``kgv_assets_tests/transform/test_polars_rules.py``). No database: the rules are pure. Best
-of ``--repeat`` runs, in seconds over all chunks; the phone and e-mail memories of written
-values are cleared before each run, as in a fresh process.
+now (polars) and with today's pandas implementations in their place
+(``kgv_assets.transform.oracles``). No database: the rules are pure. Best of ``--repeat``
+runs, in seconds over all chunks; the phone and e-mail memories of written values are cleared
+before each run, as in a fresh process.
 """
 
 from __future__ import annotations
@@ -20,19 +20,19 @@ from pathlib import Path
 import click
 import pandas as pd
 
-from bench.source import source_path
+from bench.source import source_path, staged_text
 from kgv_assets.load.target_table import CHUNK_ROWS
 from kgv_assets.transform import emails, file_references, phones
+from kgv_assets.transform.oracles import with_oracles
 from kgv_assets.transform.tables import application_history, applications
 from kgv_assets.transform.tables.mapping import TableMapping, apply_rules
-from kgv_assets_tests.transform.test_polars_rules import staged, with_oracles
 
 MAPPINGS = {"Antrag": applications.MAPPING, "Verlauf": application_history.MAPPING}
 
 
 def staged_chunks(source: Path, table: str) -> list[pd.DataFrame]:
     """The rows of ``table`` as staged chunks (every value text or None)."""
-    frame = staged(source, table)
+    frame = staged_text(source, table)
     return [frame.iloc[i : i + CHUNK_ROWS] for i in range(0, len(frame), CHUNK_ROWS)]
 
 

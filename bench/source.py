@@ -12,6 +12,8 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
+
 from kgv_assets.legacy.catalogue import TABLES
 from kgv_assets.legacy.demo_data import generate
 
@@ -93,3 +95,13 @@ def change_one_percent(path: Path, fraction: float = 0.01) -> Change:
             )
             changed[name] = n
     return Change(year, changed)
+
+
+def staged_text(source: Path, table: str) -> pd.DataFrame:
+    """A legacy table of the demo source as the loaders get it: text (numbers too) or None."""
+    with sqlite3.connect(source) as db:
+        cursor = db.execute(f'SELECT * FROM "{table}"')
+        names = [d[0] for d in cursor.description]
+        rows = [[v if v is None else str(v) for v in row] for row in cursor]
+    frame = pd.DataFrame(rows, columns=names, dtype=object)
+    return frame.set_axis([f"r{i}" for i in range(len(frame))])

@@ -10,19 +10,17 @@ sentinels and the ends of pandas' calendar), and at every hour polars localises.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import re
-import sqlite3
 import sys
 from collections.abc import Callable
-from pathlib import Path
 
 import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bench.source import staged_text as staged
 from kgv_assets.transform import (
     birthdays,
     dates,
@@ -33,9 +31,10 @@ from kgv_assets.transform import (
     text,
 )
 from kgv_assets.transform.conversion import WHITESPACE, Converted, to_polars
+from kgv_assets.transform.oracles import ORACLES, with_oracles
 from kgv_assets.transform.tables import application_history, applications, entry_numbers
 from kgv_assets.transform.tables import file_references as file_reference_table
-from kgv_assets.transform.tables.mapping import TableMapping, apply_rules, legacy_values
+from kgv_assets.transform.tables.mapping import apply_rules, legacy_values
 from kgv_assets_tests.transform.strategies import legacy_text, series
 
 TODAY = dt.date(2026, 11, 24)
@@ -50,16 +49,6 @@ def _birthday_pandas(s: pd.Series) -> Converted:
     return birthdays._parse_birthday_pandas(s, TODAY)
 
 
-# Each polars rule → its pandas implementation, today's rule.
-ORACLES: dict[Rule, Rule] = {
-    text.clean_text: text._clean_text_pandas,
-    birthdays.parse_birthday: lambda s: birthdays._parse_birthday_pandas(s, dt.date.today()),
-    dates.parse_legacy_datetime: dates._parse_legacy_datetime_pandas,
-    postal_codes.parse_postal_code: postal_codes._parse_postal_code_pandas,
-    sizes.parse_size_m2: sizes._parse_size_m2_pandas,
-    numbers.parse_year: numbers._parse_year_pandas,
-    numbers.parse_positive_int: numbers._parse_positive_int_pandas,
-}
 RULES: list[tuple[Rule, Rule]] = [
     (text.clean_text, text._clean_text_pandas),
     (_birthday, _birthday_pandas),
@@ -69,15 +58,6 @@ RULES: list[tuple[Rule, Rule]] = [
     (numbers.parse_year, numbers._parse_year_pandas),
     (numbers.parse_positive_int, numbers._parse_positive_int_pandas),
 ]
-
-
-def with_oracles(mapping: TableMapping) -> TableMapping:
-    """``mapping`` with today's pandas rules in place of the polars ones."""
-    rules = tuple(
-        dataclasses.replace(r, convert=ORACLES.get(r.convert, r.convert)) if r.convert else r
-        for r in mapping.rules
-    )
-    return dataclasses.replace(mapping, rules=rules)
 
 
 def assert_same(new: Converted, old: Converted) -> None:
@@ -90,16 +70,6 @@ def assert_same_references(s: pd.Series, today: dt.date) -> None:
     old = file_references._parse_file_reference_pandas(s, today)
     for part in ("district_code", "number", "year"):
         pd.testing.assert_series_equal(getattr(new, part), getattr(old, part), check_exact=True)
-
-
-def staged(source: Path, table: str) -> pd.DataFrame:
-    """A legacy table of the demo source as the loaders get it: text (numbers too) or None."""
-    with sqlite3.connect(source) as db:
-        cursor = db.execute(f'SELECT * FROM "{table}"')
-        names = [d[0] for d in cursor.description]
-        rows = [[v if v is None else str(v) for v in row] for row in cursor]
-    frame = pd.DataFrame(rows, columns=names, dtype=object)
-    return frame.set_axis([f"r{i}" for i in range(len(frame))])
 
 
 def test_whitespace_is_pythons() -> None:
