@@ -29,11 +29,16 @@ def _sessions(url: str) -> int:
         )
 
 
-def test_the_storages_keep_their_connection(
-    pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def instance_env(pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """DAGSTER_HOME with the project's dagster.yaml, storage in ``pg_url`` (returned)."""
     for name, value in dagster_env(tmp_path / "home", pg_url, "sqlite://").items():
         monkeypatch.setenv(name, value)
+    return pg_url
+
+
+def test_the_storages_keep_their_connection(instance_env: str) -> None:
+    pg_url = instance_env
     with dg.DagsterInstance.get() as instance:
         assert isinstance(instance.run_storage, PooledPostgresRunStorage)
         assert isinstance(instance.event_log_storage, PooledPostgresEventLogStorage)
@@ -47,11 +52,7 @@ def test_the_storages_keep_their_connection(
     assert opened <= 5, f"{opened} sessions opened for 100 events"
 
 
-def test_the_storages_commit_without_waiting_for_the_wal(
-    pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    for name, value in dagster_env(tmp_path / "home", pg_url, "sqlite://").items():
-        monkeypatch.setenv(name, value)
+def test_the_storages_commit_without_waiting_for_the_wal(instance_env: str) -> None:
     with dg.DagsterInstance.get() as instance:
         for storage in (
             instance.run_storage,
@@ -62,5 +63,5 @@ def test_the_storages_commit_without_waiting_for_the_wal(
                 setting = conn.exec_driver_sql("SHOW synchronous_commit").scalar()
             assert setting == "off", type(storage).__name__
     # The migration's own sessions keep PostgreSQL's default.
-    with psycopg.connect(pg_url) as conn:
+    with psycopg.connect(instance_env) as conn:
         assert scalar(conn, "SHOW synchronous_commit") == "on"
