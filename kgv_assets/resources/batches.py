@@ -130,27 +130,20 @@ def sqlite_row_hashes(
     The rows' stored bytes hashed with the SipHash ``key`` (``hash_columns``), nothing decoded:
     what the SQLite fingerprints aggregate (``kgv_assets.legacy.fingerprint``).
     """
-    query, params = sqlite_query(table, partition_keys)
-    with adbc_sqlite.connect(f"file:{path}?mode=ro") as conn, conn.cursor() as cur:
-        option = adbc_driver_sqlite.StatementOptions.BATCH_ROWS.value
-        cur.adbc_statement.set_options(**{option: str(batch_rows)})
-        cur.execute(query, params)
-        for record in cur.fetch_record_batch():
-            if not record.num_rows:
-                continue
-            data = pa.Table.from_batches([record])
-            raw = [data.column(n).to_numpy(zero_copy_only=False) for n in table.column_names]
-            nulls = [
-                data.column(n).is_null().to_numpy(zero_copy_only=False) for n in table.column_names
-            ]
-            partition = pl.Series(PARTITION_COLUMN, data.column(PARTITION_COLUMN), pl.Binary)
-            yield partition.cast(pl.String), hash_columns(raw, nulls, key)
+    for record in _records(path, table, partition_keys, batch_rows):
+        data = pa.Table.from_batches([record])
+        raw = [data.column(n).to_numpy(zero_copy_only=False) for n in table.column_names]
+        nulls = [
+            data.column(n).is_null().to_numpy(zero_copy_only=False) for n in table.column_names
+        ]
+        partition = pl.Series(PARTITION_COLUMN, data.column(PARTITION_COLUMN), pl.Binary)
+        yield partition.cast(pl.String), hash_columns(raw, nulls, key)
 
 
-def sqlite_batches(
-    path: str, table: Table, partition_keys: Sequence[str] | None, batch_rows: int = BATCH_ROWS
-) -> Iterator[Batch]:
-    """Stream ``table`` (or some partitions) from the SQLite file at ``path``, read-only."""
+def _records(
+    path: str, table: Table, partition_keys: Sequence[str] | None, batch_rows: int
+) -> Iterator[pa.RecordBatch]:
+    """The non-empty Arrow record batches of ``_blob_select`` from the SQLite file, read-only."""
     query, params = sqlite_query(table, partition_keys)
     with adbc_sqlite.connect(f"file:{path}?mode=ro") as conn, conn.cursor() as cur:
         option = adbc_driver_sqlite.StatementOptions.BATCH_ROWS.value
@@ -158,4 +151,12 @@ def sqlite_batches(
         cur.execute(query, params)
         for record in cur.fetch_record_batch():
             if record.num_rows:
-                yield to_batch(record, table)
+                yield record
+
+
+def sqlite_batches(
+    path: str, table: Table, partition_keys: Sequence[str] | None, batch_rows: int = BATCH_ROWS
+) -> Iterator[Batch]:
+    """Stream ``table`` (or some partitions) from the SQLite file at ``path``, read-only."""
+    for record in _records(path, table, partition_keys, batch_rows):
+        yield to_batch(record, table)
