@@ -38,7 +38,7 @@ from bench.steps import ROOT, StepFailed, dagster_env
 
 RESULTS = ROOT / "bench" / "results"
 # Variables a tree's docker/with-env.sh sets with a default: left for it to set.
-TREE_SETTINGS = ("DAGSTER_EVENT_BATCH_SIZE",)
+TREE_SETTINGS = ("DAGSTER_EVENT_BATCH_SIZE", "MALLOC_ARENA_MAX")
 FIGURES = ("work_seconds", "cpu_seconds", "machine_cpu_seconds", "peak_rss_mb")
 
 

@@ -96,25 +96,39 @@ def _decode(column: pa.ChunkedArray, name: str) -> tuple[pl.Series, dict[int, by
     return pl.Series(name, texts, dtype=pl.String), bad
 
 
-def to_batch(record: pa.RecordBatch | pa.Table, table: Table) -> Batch:
-    """One Arrow batch of ``_blob_select`` as a ``Batch``: decoded, hashed."""
+def _nulls(data: pa.Table, table: Table) -> Iterator[np.ndarray]:
+    """Each column's NULL mask, one at a time (``hash_columns`` takes them in step)."""
+    for name in table.column_names:
+        yield data.column(name).is_null().to_numpy(zero_copy_only=False)
+
+
+def to_batch(
+    record: pa.RecordBatch | pa.Table, table: Table, keep: Sequence[str] | None = None
+) -> Batch:
+    """One Arrow batch of ``_blob_select`` as a ``Batch``: decoded, hashed.
+
+    ``keep`` names the legacy columns to decode into the frame (default all); every column is
+    hashed either way, from its stored bytes.
+    """
+    kept = set(table.column_names if keep is None else keep)
     data = pa.Table.from_batches([record]) if isinstance(record, pa.RecordBatch) else record
     columns: list[pl.Series] = []
     undecodable: dict[int, dict[str, bytes]] = {}
-    raw: list[np.ndarray] = []
-    nulls: list[np.ndarray] = []
-    for name in table.column_names:
-        column = data.column(name)
-        raw.append(column.to_numpy(zero_copy_only=False))
-        nulls.append(column.is_null().to_numpy(zero_copy_only=False))
-        decoded, bad = _decode(column, name)
-        columns.append(decoded)
-        for row, value in bad.items():
-            undecodable.setdefault(row, {})[name] = value
+
+    def stored_bytes() -> Iterator[np.ndarray]:
+        """Each column's values as bytes objects, decoded on the way, one column at a time."""
+        for name in table.column_names:
+            column = data.column(name)
+            if name in kept:
+                decoded, bad = _decode(column, name)
+                columns.append(decoded)
+                for row, value in bad.items():
+                    undecodable.setdefault(row, {})[name] = value
+            yield column.to_numpy(zero_copy_only=False)
+
+    row_hashes = hash_columns(stored_bytes(), _nulls(data, table))
     partition = pl.Series(PARTITION_COLUMN, data.column(PARTITION_COLUMN), dtype=pl.Binary)
-    rows = pl.DataFrame(
-        [*columns, partition.cast(pl.String), pl.Series(HASH_COLUMN, hash_columns(raw, nulls))]
-    )
+    rows = pl.DataFrame([*columns, partition.cast(pl.String), pl.Series(HASH_COLUMN, row_hashes)])
     return Batch(rows, undecodable)
 
 
@@ -132,12 +146,9 @@ def sqlite_row_hashes(
     """
     for record in _records(path, table, partition_keys, batch_rows):
         data = pa.Table.from_batches([record])
-        raw = [data.column(n).to_numpy(zero_copy_only=False) for n in table.column_names]
-        nulls = [
-            data.column(n).is_null().to_numpy(zero_copy_only=False) for n in table.column_names
-        ]
+        raw = (data.column(n).to_numpy(zero_copy_only=False) for n in table.column_names)
         partition = pl.Series(PARTITION_COLUMN, data.column(PARTITION_COLUMN), pl.Binary)
-        yield partition.cast(pl.String), hash_columns(raw, nulls, key)
+        yield partition.cast(pl.String), hash_columns(raw, _nulls(data, table), key)
 
 
 def _records(
@@ -155,8 +166,15 @@ def _records(
 
 
 def sqlite_batches(
-    path: str, table: Table, partition_keys: Sequence[str] | None, batch_rows: int = BATCH_ROWS
+    path: str,
+    table: Table,
+    partition_keys: Sequence[str] | None,
+    batch_rows: int = BATCH_ROWS,
+    keep: Sequence[str] | None = None,
 ) -> Iterator[Batch]:
-    """Stream ``table`` (or some partitions) from the SQLite file at ``path``, read-only."""
+    """Stream ``table`` (or some partitions) from the SQLite file at ``path``, read-only.
+
+    ``keep``: the legacy columns decoded into the frames (default all; see ``to_batch``).
+    """
     for record in _records(path, table, partition_keys, batch_rows):
-        yield to_batch(record, table)
+        yield to_batch(record, table, keep)

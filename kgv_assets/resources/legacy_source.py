@@ -191,19 +191,26 @@ class LegacySourceResource(dg.ConfigurableResource):
             yield chunk.assign(**{HASH_COLUMN: row_hash(chunk, table.column_names)})
 
     def read_batches(
-        self, table: Table, partition_keys: Sequence[str] | None = None
+        self,
+        table: Table,
+        partition_keys: Sequence[str] | None = None,
+        columns: Sequence[str] | None = None,
     ) -> Iterator[pl.DataFrame]:
         """Stream the table (or some partitions) as polars frames, with partition and row hash.
 
         Arrow-native for SQLite (``kgv_assets.resources.batches``); other sources are read as
-        ``read_chunks`` and hashed the same way. Rows come in no particular order.
+        ``read_chunks`` and hashed the same way. Rows come in no particular order. ``columns``:
+        the legacy columns the frames hold (default all); the hash is of the whole row always,
+        and a reader that needs only some (the content check: the key) decodes only those.
         """
+        keep = list(table.column_names if columns is None else columns)
         if path := self._sqlite_file:
-            for batch in sqlite_batches(path, table, partition_keys, self.chunk_rows):
+            for batch in sqlite_batches(path, table, partition_keys, self.chunk_rows, keep):
                 yield batch.rows
             return
         for chunk in self.read_hashed_chunks(table, partition_keys):
-            yield pl.from_pandas(chunk).cast({c: pl.String for c in table.column_names})
+            frame = chunk[[*keep, PARTITION_COLUMN, HASH_COLUMN]]
+            yield pl.from_pandas(frame).cast({c: pl.String for c in keep})
 
     def source_columns(self) -> dict[str, set[str]]:
         """Per table of the source's legacy schema, its column names (for the drift check)."""

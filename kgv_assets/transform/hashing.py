@@ -11,7 +11,7 @@ PostgreSQL bigint.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -42,8 +42,8 @@ def _column_hash(
 
 
 def hash_columns(
-    columns: Sequence[np.ndarray],
-    nulls: Sequence[np.ndarray] | None = None,
+    columns: Iterable[np.ndarray],
+    nulls: Iterable[np.ndarray] | None = None,
     key: str = CONTENT_KEY,
 ) -> np.ndarray:
     """The int64 row hashes over columns of values (object arrays of str, bytes or None).
@@ -52,13 +52,20 @@ def hash_columns(
     the hash of the same row read as text. ``nulls`` (one boolean mask per column), where the
     caller has them, saves looking for NULLs again. ``key`` (16 characters) selects another
     SipHash function: the SQLite fingerprints use their own, so that they and the content
-    checks do not share collisions (``kgv_assets.legacy.fingerprint``).
+    checks do not share collisions (``kgv_assets.legacy.fingerprint``). The columns are folded
+    one at a time: given as a generator, only one of them needs to exist at once (a batch of
+    a wide table as Python bytes objects is hundreds of megabytes).
     """
-    n = len(columns[0]) if columns else 0
-    h = np.full(n, _SEED, dtype=np.uint64)
+    h: np.ndarray | None = None
+    masks = iter(nulls) if nulls is not None else None
     with np.errstate(over="ignore"):
-        for i, column in enumerate(columns):
-            h = (h ^ _column_hash(column, nulls[i] if nulls else None, key)) * _PRIME
+        for column in columns:
+            null = next(masks) if masks is not None else None
+            if h is None:
+                h = np.full(len(column), _SEED, dtype=np.uint64)
+            h = (h ^ _column_hash(column, null, key)) * _PRIME
+    if h is None:  # no columns
+        h = np.full(0, _SEED, dtype=np.uint64)
     return h.view(np.int64)
 
 

@@ -68,9 +68,9 @@ class StepSource:
         name = spec.source.name
         with self._lock:  # two checks of the step may ask at once
             if name not in self._hashes:
-                self._hashes[name] = source_hashes(
-                    spec, self.source.read_batches(spec.source, self.scope)
-                )
+                key = spec.source.key_column if spec.target_key else None
+                batches = self.source.read_batches(spec.source, self.scope, [key] if key else [])
+                self._hashes[name] = source_hashes(spec, batches)
             return self._hashes[name]
 
     def partition_counts(self, table: Table) -> dict[str, int]:
