@@ -39,7 +39,10 @@ from kgv_assets.sync import dependencies
 from kgv_assets.transform.tables.mapping import TableLoader
 from kgv_assets.validation.reasons import failure_reasons
 
-CHUNK_ROWS = 50_000
+# Staged rows per chunk of a target load. A chunk lives as pandas and polars columns of Python
+# strings a few times over while it is converted; at 25,000 rows a full migration at 1M rows
+# peaked at 886 MiB against 995 MiB with 50,000 (measured side by side, scale 4.5).
+CHUNK_ROWS = 25_000
 
 
 def _staging_query(
