@@ -33,18 +33,20 @@ _PENDING_MAX = 262_144
 _ASCII = r"[\x01-\x7f]+"
 
 
-def _hashes(values: pd.Series) -> np.ndarray:
-    """The hashes of rememberable values (see ``_rememberable``)."""
-    return pl.Series(values.tolist(), dtype=pl.String).hash(seed=0).to_numpy()
+def _rememberable(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Which values can be remembered, and their hashes (one conversion to polars for both).
 
-
-def _rememberable(values: pd.Series) -> pd.Series:
-    """ASCII without NUL: text every hash reads as it is (no surrogates, no C-string end)."""
+    Rememberable: ASCII without NUL, text every hash reads as it is (no surrogates, no
+    C-string end). Returns the mask over ``values`` and the hashes of the masked values.
+    """
     text = to_polars(values.astype(object))
-    if text is None:
-        return values.astype(object).str.fullmatch(_ASCII).fillna(False).astype(bool)
-    found = text.str.contains(f"^{_ASCII}$").fill_null(False).to_numpy()
-    return pd.Series(found, index=values.index)
+    if text is None:  # a value polars cannot hold: never rememberable, so the rest is ASCII
+        mask = values.astype(object).str.fullmatch(_ASCII).fillna(False).astype(bool).to_numpy()
+        text = pl.Series(values[mask].tolist(), dtype=pl.String)
+    else:
+        mask = text.str.contains(f"^{_ASCII}$").fill_null(False).to_numpy()
+        text = text.filter(mask)
+    return mask, text.hash(seed=0).to_numpy()
 
 
 class WrittenValues:
@@ -68,14 +70,13 @@ class WrittenValues:
 
     def add(self, values: pd.Series) -> None:
         """Remember the non-NULL ``values`` as written."""
-        values = values.dropna()
-        values = values[_rememberable(values)]
-        if values.empty:
+        _, hashes = _rememberable(values.dropna())
+        if not len(hashes):
             return
-        if len(self) + len(values) > self.limit:
+        if len(self) + len(hashes) > self.limit:
             self.clear()
-        self._pending.append(_hashes(values))
-        self._pending_size += len(values)
+        self._pending.append(hashes)
+        self._pending_size += len(hashes)
         if self._pending_size >= max(_PENDING_MAX, len(self._sorted) // 4):
             self._merge()
 
@@ -86,11 +87,10 @@ class WrittenValues:
 
     def contains(self, values: pd.Series) -> np.ndarray:
         """A boolean array: which of ``values`` (no NULLs) were written."""
-        eligible = _rememberable(values).to_numpy()
+        eligible, wanted = _rememberable(values)
         found = np.zeros(len(values), dtype=bool)
         if not eligible.any():
             return found
-        wanted = _hashes(values[eligible])
         hits = np.zeros(len(wanted), dtype=bool)
         if len(self._sorted):
             at = np.minimum(np.searchsorted(self._sorted, wanted), len(self._sorted) - 1)
