@@ -90,16 +90,19 @@ class Fingerprint:
         return cls(int(rows), int(high), int(low), strategy)
 
 
-def aggregate_row_hashes(
-    batches: Iterable[tuple[pl.Series, np.ndarray]], strategy: str
-) -> dict[str, Fingerprint]:
-    """Fingerprints of row hashes computed by the client, per partition (SQLite's strategy).
+class FingerprintSums:
+    """Fingerprints summed batch by batch from row hashes computed by the client (SQLite).
 
     Each batch is (partition keys, signed 64-bit row hashes). The aggregate is the servers'
     (``SUM`` of the signed high and low 32-bit halves), computed by polars per batch.
     """
-    sums: dict[str, list[int]] = {}
-    for partitions, hashes in batches:
+
+    def __init__(self) -> None:
+        """No rows yet."""
+        self._sums: dict[str, list[int]] = {}
+
+    def add(self, partitions: pl.Series, hashes: np.ndarray) -> None:
+        """Add one batch's rows."""
         frame = pl.DataFrame({"p": partitions, "h": pl.Series(hashes, dtype=pl.Int64)})
         low = pl.col("h") & 0xFFFFFFFF
         per_partition = frame.group_by("p").agg(
@@ -108,11 +111,24 @@ def aggregate_row_hashes(
             pl.when(low >= 2**31).then(low - 2**32).otherwise(low).sum().alias("low"),
         )
         for key, n, high, low_sum in per_partition.iter_rows():
-            counts = sums.setdefault(str(key), [0, 0, 0])
+            counts = self._sums.setdefault(str(key), [0, 0, 0])
             counts[0] += n
             counts[1] += high
             counts[2] += low_sum
-    return {k: Fingerprint(n, hi, lo, strategy) for k, (n, hi, lo) in sums.items()}
+
+    def result(self, strategy: str) -> dict[str, Fingerprint]:
+        """The fingerprint of every partition seen so far."""
+        return {k: Fingerprint(n, hi, lo, strategy) for k, (n, hi, lo) in self._sums.items()}
+
+
+def aggregate_row_hashes(
+    batches: Iterable[tuple[pl.Series, np.ndarray]], strategy: str
+) -> dict[str, Fingerprint]:
+    """Fingerprints of row hashes computed by the client, per partition (see FingerprintSums)."""
+    sums = FingerprintSums()
+    for partitions, hashes in batches:
+        sums.add(partitions, hashes)
+    return sums.result(strategy)
 
 
 class _RowHash(FunctionElement[Any]):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 
+import polars as pl
 import psycopg
 from psycopg import sql
 
@@ -26,7 +27,8 @@ from kgv_assets.layout import (
     staged,
 )
 from kgv_assets.legacy.catalogue import Table
-from kgv_assets.legacy.fingerprint import Fingerprint
+from kgv_assets.legacy.dialects import SQLITE
+from kgv_assets.legacy.fingerprint import Fingerprint, FingerprintSums
 from kgv_assets.legacy.schemas import LEGACY_SCHEMAS
 from kgv_assets.load import accounting, quarantine
 from kgv_assets.load.accounting import LoadResult, StageTimer, Tally
@@ -117,9 +119,12 @@ def stage_table(
     tally = Tally()
     timer = StageTimer()
     schema = LEGACY_SCHEMAS[table.name]
-    # Taken before the read: a change made during the read is seen by the next comparison.
-    # Only the partitions loaded: hashing the whole table again cost more than the read.
-    if fingerprints is None:
+    # Only the partitions loaded: hashing the whole table again cost more than the read. From
+    # SQLite the read itself fingerprints the rows it reads (one pass over their bytes); from
+    # a server, taken before the read: a change made during the read is seen next time.
+    in_read = fingerprints is None and source.fingerprints_while_reading
+    summed = FingerprintSums() if in_read else None
+    if fingerprints is None and summed is None:
         fingerprints = source.fingerprints(table, keys)
     with conn.transaction():
         ensure_staging_table(conn, table)
@@ -134,13 +139,22 @@ def stage_table(
         # One COPY for the whole load: PostgreSQL stores a chunk while the next is read.
         stream = CopyStream(conn, STAGING, table.name, staging_columns(table))
         with stream:
-            for chunk in timer.iterate("extract", source.read_hashed_chunks(table, keys)):
+            read = source.read_for_staging(table, keys, summed)
+            for frame, chunk in timer.iterate("extract", read):
                 hashes = chunk[HASH_COLUMN]
                 with timer.part("validate"):
                     reasons = failure_reasons(chunk[table.column_names], schema)
                 bad = chunk.index.isin(reasons.index)
-                good = chunk[~bad].assign(**{RUN_COLUMN: run_id})
                 with timer.part("write"):
+                    # The valid rows from the polars frame where the source gave one (COPY csv
+                    # by polars), else from the chunk: the same values either way.
+                    good = (
+                        chunk[~bad].assign(**{RUN_COLUMN: run_id})
+                        if frame is None
+                        else frame.filter(pl.Series(~bad)).with_columns(
+                            pl.lit(run_id).alias(RUN_COLUMN)
+                        )
+                    )
                     stream.write(good)
                 partitions = chunk[PARTITION_COLUMN]
                 pending.add(chunk[bad], reasons, hashes, partitions=partitions, stage="legacy")
@@ -176,5 +190,7 @@ def stage_table(
             parts=dict(timer.seconds),
         )
         accounting.record(conn, result, run_id)
-        record_fingerprints(conn, table.name, fingerprints, keys, run_id)
+        if summed is not None:
+            fingerprints = summed.result(SQLITE.name)
+        record_fingerprints(conn, table.name, fingerprints or {}, keys, run_id)
     return result

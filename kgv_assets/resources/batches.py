@@ -35,7 +35,7 @@ from sqlalchemy.dialects import sqlite
 from kgv_assets.layout import HASH_COLUMN, PARTITION_COLUMN
 from kgv_assets.legacy.catalogue import Table
 from kgv_assets.legacy.extract import partition_key_of, source_table
-from kgv_assets.transform.hashing import hash_columns
+from kgv_assets.transform.hashing import CONTENT_KEY, hash_columns, hash_columns_with_keys
 
 BATCH_ROWS = 100_000
 
@@ -49,10 +49,13 @@ class Batch:
             ``_partition`` and ``_row_hash`` (``pl.Int64``).
         undecodable: Row number in ``rows`` → column → the stored bytes, for values that are
             not valid UTF-8 (their cell in ``rows`` is null).
+        fingerprint_hashes: Each row's hash with the fingerprints' key, where asked for
+            (``kgv_assets.legacy.fingerprint``: the staging load fingerprints what it reads).
     """
 
     rows: pl.DataFrame
     undecodable: dict[int, dict[str, bytes]] = field(default_factory=dict)
+    fingerprint_hashes: np.ndarray | None = None
 
 
 def _blob_select(table: Table, partition_keys: Sequence[str] | None) -> sa.Select[Any]:
@@ -103,12 +106,16 @@ def _nulls(data: pa.Table, table: Table) -> Iterator[np.ndarray]:
 
 
 def to_batch(
-    record: pa.RecordBatch | pa.Table, table: Table, keep: Sequence[str] | None = None
+    record: pa.RecordBatch | pa.Table,
+    table: Table,
+    keep: Sequence[str] | None = None,
+    fingerprint_key: str | None = None,
 ) -> Batch:
     """One Arrow batch of ``_blob_select`` as a ``Batch``: decoded, hashed.
 
     ``keep`` names the legacy columns to decode into the frame (default all); every column is
-    hashed either way, from its stored bytes.
+    hashed either way, from its stored bytes. ``fingerprint_key``: hash each row with that key
+    too, in the same pass (``Batch.fingerprint_hashes``).
     """
     kept = set(table.column_names if keep is None else keep)
     data = pa.Table.from_batches([record]) if isinstance(record, pa.RecordBatch) else record
@@ -126,10 +133,11 @@ def to_batch(
                     undecodable.setdefault(row, {})[name] = value
             yield column.to_numpy(zero_copy_only=False)
 
-    row_hashes = hash_columns(stored_bytes(), _nulls(data, table))
+    keys = [CONTENT_KEY] if fingerprint_key is None else [CONTENT_KEY, fingerprint_key]
+    row_hashes, *fingerprint = hash_columns_with_keys(stored_bytes(), _nulls(data, table), keys)
     partition = pl.Series(PARTITION_COLUMN, data.column(PARTITION_COLUMN), dtype=pl.Binary)
     rows = pl.DataFrame([*columns, partition.cast(pl.String), pl.Series(HASH_COLUMN, row_hashes)])
-    return Batch(rows, undecodable)
+    return Batch(rows, undecodable, fingerprint[0] if fingerprint else None)
 
 
 def sqlite_row_hashes(
@@ -171,10 +179,11 @@ def sqlite_batches(
     partition_keys: Sequence[str] | None,
     batch_rows: int = BATCH_ROWS,
     keep: Sequence[str] | None = None,
+    fingerprint_key: str | None = None,
 ) -> Iterator[Batch]:
     """Stream ``table`` (or some partitions) from the SQLite file at ``path``, read-only.
 
-    ``keep``: the legacy columns decoded into the frames (default all; see ``to_batch``).
+    ``keep``, ``fingerprint_key``: see ``to_batch``.
     """
     for record in _records(path, table, partition_keys, batch_rows):
-        yield to_batch(record, table, keep)
+        yield to_batch(record, table, keep, fingerprint_key)

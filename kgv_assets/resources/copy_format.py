@@ -15,10 +15,12 @@ numpy, and rows are joined by ``str.join`` mapped over the columns.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 
 import numpy as np
 import pandas as pd
+import polars as pl
 
 NULL = "\\N"
 _NUL = "\x00"
@@ -128,3 +130,24 @@ def encode_copy_text(df: pd.DataFrame) -> bytes:
         return b""
     columns = [column_as_copy_text(df.iloc[:, i]) for i in range(df.shape[1])]
     return b"\n".join(map(b"\t".join, zip(*columns, strict=True))) + b"\n"
+
+
+def encode_copy_csv(df: pl.DataFrame) -> bytes:
+    r"""The rows of a polars frame as one COPY ``FORMAT csv`` payload, written by polars.
+
+    PostgreSQL's CSV: NULL is an unquoted empty field, an empty string is quoted (``""``), and
+    a value holding a comma, a quote, a newline or a carriage return is quoted with its quotes
+    doubled; a backslash is an ordinary character. Polars writes exactly that; ``\.`` alone
+    on a line (the end-of-data marker) cannot occur, since every row has several columns.
+
+    Raises:
+        ValueError: A value holds a NUL character (quarantine such rows first).
+    """
+    if df.width < 2:
+        raise ValueError("COPY csv needs two columns or more (a lone \\. ends the data)")
+    buffer = io.BytesIO()
+    df.write_csv(buffer, include_header=False, null_value="", quote_style="necessary")
+    payload = buffer.getvalue()
+    if b"\x00" in payload:
+        raise ValueError(_NUL_REFUSED)
+    return payload

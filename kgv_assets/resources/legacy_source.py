@@ -37,6 +37,7 @@ from kgv_assets.legacy.extract import count_rows_by_partition, select_rows
 from kgv_assets.legacy.fingerprint import (
     SQLITE_KEY,
     Fingerprint,
+    FingerprintSums,
     aggregate_row_hashes,
     client_fingerprints,
     fingerprint_query,
@@ -179,16 +180,45 @@ class LegacySourceResource(dg.ConfigurableResource):
         legacy schema quarantines it exactly as before. Other sources: ``read_chunks``, hashed.
         Rows come in no particular order (staging keeps none).
         """
+        for _frame, chunk in self.read_for_staging(table, partition_keys):
+            yield chunk
+
+    @property
+    def fingerprints_while_reading(self) -> bool:
+        """Whether ``read_for_staging`` can fingerprint what it reads (SQLite: hashed here)."""
+        return self.strategy is SQLITE and self._sqlite_file is not None
+
+    def read_for_staging(
+        self,
+        table: Table,
+        partition_keys: Sequence[str] | None = None,
+        fingerprints: FingerprintSums | None = None,
+    ) -> Iterator[tuple[pl.DataFrame | None, pd.DataFrame]]:
+        """``read_hashed_chunks``, each chunk also as the polars frame it came from, if any.
+
+        The staging load validates the pandas chunk and COPies the valid rows from the polars
+        frame. The frame is None where the source has no Arrow-native reader here, and for a
+        chunk holding bytes that are not UTF-8 (null in the frame, surrogate-escaped text in
+        the chunk): such a chunk is COPied from the chunk, as before. From SQLite,
+        ``fingerprints`` (see ``fingerprints_while_reading``) sums the fingerprints of the rows
+        read, hashed in the same pass over their bytes: no second read of the table.
+        """
         if path := self._sqlite_file:
-            for batch in sqlite_batches(path, table, partition_keys, self.chunk_rows):
+            key = None if fingerprints is None else SQLITE_KEY
+            batches = sqlite_batches(path, table, partition_keys, self.chunk_rows, None, key)
+            for batch in batches:
+                if fingerprints is not None and batch.fingerprint_hashes is not None:
+                    fingerprints.add(batch.rows[PARTITION_COLUMN], batch.fingerprint_hashes)
                 chunk = batch.rows.to_pandas()  # text as object columns, NULL as None
                 for row, values in batch.undecodable.items():  # rare: invalid bytes only
                     for column, raw in values.items():
                         chunk.at[row, column] = raw.decode("utf-8", "surrogateescape")
-                yield chunk
+                yield (None if batch.undecodable else batch.rows), chunk
             return
+        if fingerprints is not None:
+            raise ValueError("only an SQLite source fingerprints while it reads")
         for chunk in self.read_chunks(table, partition_keys):
-            yield chunk.assign(**{HASH_COLUMN: row_hash(chunk, table.column_names)})
+            yield None, chunk.assign(**{HASH_COLUMN: row_hash(chunk, table.column_names)})
 
     def read_batches(
         self,

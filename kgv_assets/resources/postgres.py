@@ -7,6 +7,7 @@ from contextlib import ExitStack, contextmanager
 
 import dagster as dg
 import pandas as pd
+import polars as pl
 import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
@@ -14,7 +15,7 @@ from psycopg.copy import Copy, QueuedLibpqWriter
 from psycopg_pool import ConnectionPool
 from pydantic import Field, PrivateAttr
 
-from kgv_assets.resources.copy_format import encode_copy_text
+from kgv_assets.resources.copy_format import encode_copy_csv, encode_copy_text
 from kgv_assets.security.connection import READER_URL, connect, login_url, tls_options
 
 
@@ -44,24 +45,36 @@ class CopyStream:
         self.conn = conn
         self.columns = list(columns)
         self.rows = 0
-        self._statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT text)").format(
+        self._target = sql.SQL("COPY {} ({}) FROM STDIN").format(
             qualified(schema, table), sql.SQL(", ").join(map(sql.Identifier, self.columns))
         )
         self._open: ExitStack | None = None
         self._copy: Copy | None = None
+        self._format = ""
 
-    def write(self, df: pd.DataFrame) -> int:
-        """Queue the ``columns`` of ``df``; return the number of rows."""
-        if df.empty:
+    def write(self, df: pd.DataFrame | pl.DataFrame) -> int:
+        """Queue the ``columns`` of ``df``; return the number of rows.
+
+        A pandas frame goes as COPY text (``encode_copy_text``), a polars frame as COPY csv
+        written by polars itself (``encode_copy_csv``: no Python object per value). A write in
+        the other format than the open COPY's finishes that COPY and starts another.
+        """
+        if df.is_empty() if isinstance(df, pl.DataFrame) else df.empty:
             return 0
-        payload = encode_copy_text(df[self.columns])
+        if isinstance(df, pl.DataFrame):
+            form, payload = "csv", encode_copy_csv(df.select(self.columns))
+        else:
+            form, payload = "text", encode_copy_text(df[self.columns])
+        if self._copy is not None and form != self._format:
+            self.close()
         if self._copy is None:
             stack = ExitStack()
             cursor = stack.enter_context(self.conn.cursor())
+            statement = sql.SQL("{} (FORMAT {})").format(self._target, sql.SQL(form))
             self._copy = stack.enter_context(
-                cursor.copy(self._statement, writer=QueuedLibpqWriter(cursor))
+                cursor.copy(statement, writer=QueuedLibpqWriter(cursor))
             )
-            self._open = stack
+            self._open, self._format = stack, form
         self._copy.write(payload)
         self.rows += len(df)
         return len(df)

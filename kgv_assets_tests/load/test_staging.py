@@ -212,3 +212,43 @@ def test_bytes_that_are_not_utf8_are_quarantined_with_their_bytes(
     # Where the load's time went (make bench's per-stage table): parts within the whole.
     assert {"extract", "validate", "write"} <= set(result.parts)
     assert 0 < sum(result.parts.values()) <= result.seconds
+
+
+def test_chunks_with_and_without_invalid_bytes_land_alike(
+    tmp_path: Path, target: psycopg.Connection
+) -> None:
+    """Chunks of two rows: valid ones COPY from polars (csv), the one with bad bytes as text."""
+    values = [*NASTY, None]
+    source = _mischenfelder_source(tmp_path, values)
+    with sqlite3.connect(tmp_path / "misch.sqlite") as db:
+        db.execute(
+            "INSERT INTO Mischenfelder VALUES (?, 'an_Name', 'Name', ?)", (_uid(99), b"\xff")
+        )
+    source = LegacySourceResource(url=source.url, chunk_rows=2)
+    result = stage_table(source, target, MISCH, None, "run-1")
+    staged = dict(
+        target.execute('SELECT "misch_ID"::text, "misch_Kommentar" FROM staging."Mischenfelder"')
+    )
+    assert staged == {_uid(i): v for i, v in enumerate(values)}
+    assert (result.loaded_rows, result.quarantined_rows) == (len(values), 1)
+
+
+def test_the_load_fingerprints_exactly_what_it_read(
+    demo_source: Path, target: psycopg.Connection
+) -> None:
+    """SQLite: fingerprints summed in the staging read = the source's own fingerprint query."""
+    source = LegacySourceResource(url=f"sqlite:///{demo_source}", chunk_rows=700)
+    assert source.fingerprints_while_reading
+    for t in TABLES:
+        keys = sorted(source.partition_counts(t))[:3] if t.is_partitioned else None
+        stage_table(source, target, t, keys, "run-1")
+        recorded = {
+            partition: (rows, high, low)
+            for partition, rows, high, low in target.execute(
+                "SELECT partition, row_count, checksum_high, checksum_low"
+                " FROM migration.partition_fingerprints WHERE source_table = %s",
+                (t.name,),
+            )
+        }
+        expected = {k: (f.rows, f.high, f.low) for k, f in source.fingerprints(t, keys).items()}
+        assert recorded == expected, t.name

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import polars as pl
 import psycopg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kgv_assets.resources.copy_format import encode_copy_text
+from kgv_assets.resources.copy_format import encode_copy_csv, encode_copy_text
 from kgv_assets.resources.postgres import CopyStream, copy_frame
 
 NASTY = [
@@ -36,18 +37,25 @@ storable = st.text(
 )
 
 
-def _round_trip(conn: psycopg.Connection, values: list[str | None]) -> list[str | None]:
+def _round_trip(
+    conn: psycopg.Connection, values: list[str | None], polars: bool = False
+) -> list[str | None]:
+    """``values`` COPied (as text from pandas, or as csv from polars) and read back."""
     conn.execute("CREATE TEMP TABLE IF NOT EXISTS t (i int, v text)")
     conn.execute("TRUNCATE t")
     df = pd.DataFrame({"i": range(len(values)), "v": pd.Series(values, dtype=object)})
-    with conn.transaction():
-        copy_frame(conn, "pg_temp", "t", df, ["i", "v"])
+    frame = pl.DataFrame(
+        {"i": list(range(len(values))), "v": values}, schema={"i": pl.Int64, "v": pl.String}
+    )
+    with conn.transaction(), CopyStream(conn, "pg_temp", "t", ["i", "v"]) as stream:
+        stream.write(frame if polars else df)
     return [r[0] for r in conn.execute("SELECT v FROM t ORDER BY i")]
 
 
-def test_nasty_text_round_trips(pg: psycopg.Connection) -> None:
+@pytest.mark.parametrize("polars", [False, True], ids=["pandas-text", "polars-csv"])
+def test_nasty_text_round_trips(pg: psycopg.Connection, polars: bool) -> None:
     values = [*NASTY, None]
-    assert _round_trip(pg, values) == values
+    assert _round_trip(pg, values, polars) == values
 
 
 @settings(
@@ -56,6 +64,32 @@ def test_nasty_text_round_trips(pg: psycopg.Connection) -> None:
 @given(st.lists(st.one_of(st.none(), storable), min_size=1, max_size=20))
 def test_any_storable_text_round_trips(pg: psycopg.Connection, values: list[str | None]) -> None:
     assert _round_trip(pg, values) == values
+    assert _round_trip(pg, values, polars=True) == values  # CSV: "" and NULL stay apart
+
+
+def test_polars_csv_refuses_nul_and_a_lone_column() -> None:
+    with pytest.raises(ValueError, match="NUL"):
+        encode_copy_csv(pl.DataFrame({"i": [1], "v": ["a\x00b"]}))
+    with pytest.raises(ValueError, match="two columns"):
+        encode_copy_csv(pl.DataFrame({"v": ["\\."]}))
+
+
+def test_a_stream_switches_format_between_frames(pg: psycopg.Connection) -> None:
+    """Pandas frames (text) and polars frames (csv) in one stream: each run of a kind one COPY."""
+    pg.execute("CREATE TEMP TABLE mixed (i int, v text)")
+    values = ["", None, "a,b", 'q"', "x\ty", "\\N"]
+    with pg.transaction(), CopyStream(pg, "pg_temp", "mixed", ["i", "v"]) as stream:
+        for start in range(0, 12, 3):
+            part = [(start + k, values[(start + k) % len(values)]) for k in range(3)]
+            if start % 2:
+                stream.write(pd.DataFrame(part, columns=["i", "v"]))
+            else:
+                stream.write(
+                    pl.DataFrame(part, schema={"i": pl.Int64, "v": pl.String}, orient="row")
+                )
+        assert stream.rows == 12
+    rows = pg.execute("SELECT i, v FROM mixed ORDER BY i").fetchall()
+    assert rows == [(i, values[i % len(values)]) for i in range(12)]
 
 
 def test_nul_is_refused_not_altered() -> None:
