@@ -81,7 +81,14 @@ class WrittenValues:
             self._merge()
 
     def _merge(self) -> None:
-        self._sorted = np.unique(np.concatenate([self._sorted, *self._pending]))
+        # Timsort ("stable") merges the sorted runs in linear time; np.unique would sort the
+        # whole memory again, and np.isin against the pending hashes sorted them per call
+        # (2 s of a full load's phones at 1M rows).
+        runs = [self._sorted, *(np.sort(p) for p in self._pending)]
+        merged = np.sort(np.concatenate(runs), kind="stable")
+        distinct = np.ones(len(merged), dtype=bool)
+        distinct[1:] = merged[1:] != merged[:-1]
+        self._sorted = merged[distinct]
         self._pending.clear()
         self._pending_size = 0
 
@@ -91,12 +98,12 @@ class WrittenValues:
         found = np.zeros(len(values), dtype=bool)
         if not eligible.any():
             return found
+        if self._pending:
+            self._merge()
         hits = np.zeros(len(wanted), dtype=bool)
         if len(self._sorted):
             at = np.minimum(np.searchsorted(self._sorted, wanted), len(self._sorted) - 1)
             hits = self._sorted[at] == wanted
-        if self._pending:
-            hits |= np.isin(wanted, np.concatenate(self._pending))
         found[eligible] = hits
         return found
 
