@@ -111,8 +111,8 @@ def stage_table(
         partition_keys: The partitions to (re)load; None for an unpartitioned table or all.
         run_id: The Dagster run, recorded on every staged and quarantined row.
         fingerprints: The source's fingerprints of these partitions, taken by the sync pass
-            that requested the load (before the read, as the load's own would be); None: the
-            load fingerprints the partitions itself.
+            that requested the load (before the read); None: the load fingerprints the
+            partitions itself (a server before the read; SQLite in the read, of its rows).
     """
     started = time.perf_counter()
     keys = partition_keys if table.is_partitioned else None

@@ -28,7 +28,8 @@ def record_fingerprints(
     Args:
         conn: The connection of the staging load's transaction.
         source_table: The legacy table's name.
-        fingerprints: The source's fingerprints taken before the load (all partitions).
+        fingerprints: The source's fingerprints of the loaded partitions: taken by the server
+            before the read, or (SQLite) summed over the rows the load read.
         partition_keys: The partitions loaded; None for the whole table.
         run_id: The Dagster run that loaded them.
     """
