@@ -40,6 +40,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+import polars as pl
 import sqlalchemy as sa
 
 from kgv_assets.legacy.catalogue import Column
@@ -84,10 +85,20 @@ class Strategy:
 
 
 SQLITE = Strategy(
-    "sqlite_siphash", "SQLite (demo and tests)", 0, "-", None, True, None, server_side=False
+    f"sqlite_polars_{pl.__version__}",
+    "SQLite (demo and tests)",
+    0,
+    "-",
+    None,
+    True,
+    None,
+    server_side=False,
 )
-"""Hashed by the client from the Arrow-native read (before: ``sqlite_blake2b``, a function per
-row inside SQLite; fingerprints recorded by it re-baseline once, ``kgv_assets.sync.changes``)."""
+"""Hashed by polars from the Arrow-native read (``kgv_assets.legacy.fingerprint``); its row
+hash is stable within one polars version, so the version is part of the name (before:
+``sqlite_siphash``, SipHash over Python objects, and ``sqlite_blake2b``, a function per row
+inside SQLite; fingerprints recorded by another strategy re-baseline once,
+``kgv_assets.sync.changes``)."""
 MSSQL_2000 = Strategy(
     "mssql2000_client_sha256", "SQL Server 2000", 8, "7.1", None, False, None, server_side=False
 )

@@ -15,9 +15,12 @@ trailing space all change it.
   2005/2008, hashed by the client on 2000); its first 8 bytes are the row hash.
 - SQLite (the demo): no hash function in SQL, and a Python function called per row cost more
   than the whole partition read. The rows' stored bytes are read Arrow-natively instead
-  (``kgv_assets.resources.batches``) and hashed vectorised by the client: the content hash's
-  SipHash fold (``kgv_assets.transform.hashing``), with a key of its own (``SQLITE_KEY``), so a
-  collision of the content hash the checks compare is not also one of the fingerprints.
+  (``kgv_assets.resources.batches``) and hashed by polars in Rust (``hash_rows`` with its own
+  seed, ``SQLITE_SEED``): no Python object per value, and not the content hash the checks
+  compare, so a collision of one is not also one of the other. Polars keeps that hash stable
+  within one of its versions only; the strategy's name carries the version
+  (``kgv_assets.legacy.dialects``), so after an upgrade the fingerprints re-baseline once
+  (``kgv_assets.sync.changes``), as after a server upgrade.
 
 **Aggregate.** The 64-bit row hash is split into its high and low 32-bit halves, and each half
 is summed per partition (``SUM`` of 32-bit values cannot overflow a bigint below 2^31 rows). A
@@ -58,8 +61,8 @@ from kgv_assets.legacy.catalogue import Table
 from kgv_assets.legacy.dialects import MSSQL_2016, Strategy, client_field, row_hash_sql
 from kgv_assets.legacy.extract import canonical_text, partition_key_of, source_table
 
-SQLITE_KEY = "kgv-fingerprints"
-"""The SipHash key of SQLite's row hash (16 characters; the content hash has another)."""
+SQLITE_SEED = 0x6B67765F6670
+"""The seed of SQLite's row hash (polars' ``hash_rows``; the content hash is SipHash)."""
 _HASH = "_row_hash"
 _INT64 = struct.Struct(">q")
 _INT32 = struct.Struct(">i")

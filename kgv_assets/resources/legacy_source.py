@@ -35,7 +35,6 @@ from kgv_assets.legacy.dialects import (
 )
 from kgv_assets.legacy.extract import count_rows_by_partition, select_rows
 from kgv_assets.legacy.fingerprint import (
-    SQLITE_KEY,
     Fingerprint,
     FingerprintSums,
     aggregate_row_hashes,
@@ -204,8 +203,8 @@ class LegacySourceResource(dg.ConfigurableResource):
         read, hashed in the same pass over their bytes: no second read of the table.
         """
         if path := self._sqlite_file:
-            key = None if fingerprints is None else SQLITE_KEY
-            batches = sqlite_batches(path, table, partition_keys, self.chunk_rows, None, key)
+            wanted = fingerprints is not None
+            batches = sqlite_batches(path, table, partition_keys, self.chunk_rows, None, wanted)
             for batch in batches:
                 if fingerprints is not None and batch.fingerprint_hashes is not None:
                     fingerprints.add(batch.rows[PARTITION_COLUMN], batch.fingerprint_hashes)
@@ -298,7 +297,7 @@ class LegacySourceResource(dg.ConfigurableResource):
         path = self._sqlite_file
         if path is None:
             raise ValueError(f"an SQLite source is a file: {self.url_for_people}")
-        hashed = sqlite_row_hashes(path, table, partition_keys, SQLITE_KEY, self.chunk_rows)
+        hashed = sqlite_row_hashes(path, table, partition_keys, self.chunk_rows)
         return aggregate_row_hashes(hashed, SQLITE.name)
 
     def _client_fingerprints(

@@ -23,18 +23,22 @@ CONTENT_KEY = "0123456789123456"
 """The SipHash key of the content hash (pandas' default): staging, target and checks."""
 
 
-def _column_hashes(array: np.ndarray, null: np.ndarray, keys: Sequence[str]) -> list[np.ndarray]:
-    """SipHash of each value with each key (str as UTF-8, bytes as they are), NULL a constant."""
+def _column_hash(
+    array: np.ndarray, null: np.ndarray | None = None, key: str = CONTENT_KEY
+) -> np.ndarray:
+    """SipHash of each value (str as UTF-8, bytes as they are), NULL as its own constant."""
+    if null is None:
+        null = pd.isna(array)
     values = np.where(null, "", array).astype(object)
     try:
-        hashed = [pd.util.hash_array(values, hash_key=key, categorize=False) for key in keys]
+        hashed = pd.util.hash_array(values, hash_key=key, categorize=False)
     except UnicodeEncodeError:
         raw = np.array(
             [v.encode("utf-8", "surrogateescape") if isinstance(v, str) else v for v in values],
             dtype=object,
         )
-        hashed = [pd.util.hash_array(raw, hash_key=key, categorize=False) for key in keys]
-    return [np.where(null, _NULL, h) for h in hashed]
+        hashed = pd.util.hash_array(raw, hash_key=key, categorize=False)
+    return np.where(null, _NULL, hashed)
 
 
 def hash_columns(
@@ -52,31 +56,17 @@ def hash_columns(
     one at a time: given as a generator, only one of them needs to exist at once (a batch of
     a wide table as Python bytes objects is hundreds of megabytes).
     """
-    return hash_columns_with_keys(columns, nulls, (key,))[0]
-
-
-def hash_columns_with_keys(
-    columns: Iterable[np.ndarray],
-    nulls: Iterable[np.ndarray] | None,
-    keys: Sequence[str],
-) -> list[np.ndarray]:
-    """``hash_columns`` with each of ``keys``, in one pass over the columns.
-
-    The staging read hashes each row twice, for its content hash and for the fingerprint of
-    the partition it loads (another key): the values are turned into Python objects once.
-    """
-    folded: list[np.ndarray] | None = None
+    h: np.ndarray | None = None
     masks = iter(nulls) if nulls is not None else None
     with np.errstate(over="ignore"):
         for column in columns:
-            null = next(masks) if masks is not None else pd.isna(column)
-            if folded is None:
-                folded = [np.full(len(column), _SEED, dtype=np.uint64) for _ in keys]
-            hashed = _column_hashes(column, null, keys)
-            folded = [(h ^ c) * _PRIME for h, c in zip(folded, hashed, strict=True)]
-    if folded is None:  # no columns
-        folded = [np.full(0, _SEED, dtype=np.uint64) for _ in keys]
-    return [h.view(np.int64) for h in folded]
+            null = next(masks) if masks is not None else None
+            if h is None:
+                h = np.full(len(column), _SEED, dtype=np.uint64)
+            h = (h ^ _column_hash(column, null, key)) * _PRIME
+    if h is None:  # no columns
+        h = np.full(0, _SEED, dtype=np.uint64)
+    return h.view(np.int64)
 
 
 def row_hash(df: pd.DataFrame, columns: Sequence[str]) -> pd.Series:

@@ -13,20 +13,26 @@ import sqlite3
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pytest
 import sqlglot
 from sqlalchemy.dialects import mssql
 from sqlglot import exp
 
 from kgv_assets.legacy.catalogue import TABLES, table
-from kgv_assets.legacy.fingerprint import SQLITE_KEY, fingerprint_query
+from kgv_assets.legacy.fingerprint import fingerprint_query
+from kgv_assets.resources.batches import fingerprint_hashes
 from kgv_assets.resources.legacy_source import LegacySourceResource
 from kgv_assets.transform.hashing import hash_columns
 
 
 def row_hash_bytes(*values: bytes | None) -> int:
     """SQLite's fingerprint row hash of one row of stored bytes."""
-    return int(hash_columns([np.array([v], dtype=object) for v in values], key=SQLITE_KEY)[0])
+    names = [f"c{i}" for i in range(len(values))]
+    data = pa.table(
+        {n: pa.array([v], type=pa.binary()) for n, v in zip(names, values, strict=True)}
+    )
+    return int(fingerprint_hashes(data, names)[0])
 
 
 def _tsql(t) -> str:
@@ -74,7 +80,7 @@ def test_row_hash_distinguishes_null_empty_and_column_shifts() -> None:
     assert row_hash_bytes(b"a", b"b") != row_hash_bytes(b"b", b"a")
     assert row_hash_bytes(b"x") == row_hash_bytes(b"x")
     assert -(2**63) <= row_hash_bytes(b"\xff\xfe invalid utf-8") < 2**63
-    # its own SipHash key: not the content hash the *_matches_source checks compare
+    # its own function: not the content hash the *_matches_source checks compare
     assert row_hash_bytes(b"x", None) != int(
         hash_columns([np.array([b"x"], dtype=object), np.array([None], dtype=object)])[0]
     )
