@@ -15,8 +15,10 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
+import polars as pl
 
 from kgv_assets.legacy.catalogue import TABLES, Column, Table
+from kgv_assets.validation.reasons import NOT_NULL, reasons_at
 
 _UID = r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"
 _INT = r"^[+-]?[0-9]{1,10}$"
@@ -25,6 +27,7 @@ _DATETIME = (
     r"(?:[ T](?P<H>[0-9]{2}):(?P<M>[0-9]{2})(?::(?P<S>[0-9]{2})(?:\.[0-9]{1,6})?)?)?$"
 )
 _INT32 = (-(2**31), 2**31 - 1)
+_MIN_YEAR = 1753  # SQL Server datetime: 1753-01-01 … 9999-12-31
 _DAYS = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
 
 
@@ -38,7 +41,7 @@ def _calendar_ok(s: pd.Series) -> pd.Series:
     days = pd.Series(_DAYS[month - 1], index=s.index) + ((month == 2) & leap)
     return (
         ok
-        & n["y"].between(1753, 9999)
+        & n["y"].between(_MIN_YEAR, 9999)
         & n["m"].between(1, 12)
         & n["d"].between(1, 31)
         & (n["d"] <= days)
@@ -80,7 +83,8 @@ def is_legacy_datetime(s: pd.Series) -> pd.Series:
     parsed = pd.to_datetime(
         text if shaped.all() else text.where(shaped), format="ISO8601", errors="coerce"
     )
-    fast = parsed.notna()
+    # pandas reads back to 1677: what it placed before 1753 is no SQL Server datetime either.
+    fast = parsed.notna() & (parsed.dt.year >= _MIN_YEAR)
     slow = text[shaped & ~fast]
     result = pd.Series(True, index=s.index)
     result.loc[text.index[~shaped]] = False
@@ -162,21 +166,30 @@ def _not_longer_than(limit: int) -> Callable[[pd.Series], pd.Series]:
     return check
 
 
+NUL_BYTE = "NUL byte (PostgreSQL text cannot hold U+0000)"
+NOT_UTF8 = "not valid UTF-8"
+NOT_A_UID = "not a uniqueidentifier"
+NOT_AN_INT = "not an int (32-bit integer)"
+NOT_A_DATETIME = "not a datetime"
+
+
+def _too_long(column: Column) -> str:
+    return f"longer than {column.tsql_type}"
+
+
 def _checks(column: Column) -> list[pa.Check]:
     checks = [
-        pa.Check(_without("\x00", _no_nul), name="NUL byte (PostgreSQL text cannot hold U+0000)"),
-        pa.Check(_without("[\ud800-\udfff]", _no_surrogate), name="not valid UTF-8"),
+        pa.Check(_without("\x00", _no_nul), name=NUL_BYTE),
+        pa.Check(_without("[\ud800-\udfff]", _no_surrogate), name=NOT_UTF8),
     ]
     if column.kind == "uid":
-        checks.append(pa.Check(lambda s: fullmatch(s, _UID), name="not a uniqueidentifier"))
+        checks.append(pa.Check(lambda s: fullmatch(s, _UID), name=NOT_A_UID))
     elif column.kind == "int":
-        checks.append(pa.Check(_is_int32, name="not an int (32-bit integer)"))
+        checks.append(pa.Check(_is_int32, name=NOT_AN_INT))
     elif column.kind == "datetime":
-        checks.append(pa.Check(is_legacy_datetime, name="not a datetime"))
+        checks.append(pa.Check(is_legacy_datetime, name=NOT_A_DATETIME))
     else:
-        checks.append(
-            pa.Check(_not_longer_than(column.length or 0), name=f"longer than {column.tsql_type}")
-        )
+        checks.append(pa.Check(_not_longer_than(column.length or 0), name=_too_long(column)))
     return checks
 
 
@@ -194,3 +207,69 @@ def legacy_schema(table: Table) -> pa.DataFrameSchema:
 
 
 LEGACY_SCHEMAS: dict[str, pa.DataFrameSchema] = {t.name: legacy_schema(t) for t in TABLES}
+
+
+def _polars_datetime_ok(value: pl.Expr) -> pl.Expr:
+    """``is_legacy_datetime`` as a polars expression: the same regex, then the calendar."""
+    parts = value.str.extract_groups(_DATETIME)
+
+    def part(name: str) -> pl.Expr:
+        return parts.struct.field(name).cast(pl.Int32)
+
+    y, m, d = part("y"), part("m"), part("d")
+    leap = (y % 4 == 0) & ((y % 100 != 0) | (y % 400 == 0))
+    days = m.clip(1, 12).replace_strict(
+        dict(enumerate(_DAYS.tolist(), start=1)), return_dtype=pl.Int32
+    ) + ((m == 2) & leap).cast(pl.Int32)
+    return (
+        y.is_between(_MIN_YEAR, 9999)
+        & m.is_between(1, 12)
+        & d.is_between(1, 31)
+        & (d <= days)
+        & part("H").fill_null(0).is_between(0, 23)
+        & part("M").fill_null(0).is_between(0, 59)
+        & part("S").fill_null(0).is_between(0, 59)
+    )
+
+
+def _polars_failures(column: Column) -> list[tuple[str, pl.Expr]]:
+    """Each check of ``_checks`` as (its name, where it fails), on the non-NULL values."""
+    value = pl.col(column.name)
+    failures = [(NUL_BYTE, value.str.contains("\x00", literal=True))]
+    if column.kind == "uid":
+        failures.append((NOT_A_UID, ~value.str.contains(_UID)))
+    elif column.kind == "int":
+        number = value.str.strip_prefix("+").cast(pl.Int64, strict=False)
+        failures.append((NOT_AN_INT, ~(value.str.contains(_INT) & number.is_between(*_INT32))))
+    elif column.kind == "datetime":
+        failures.append((NOT_A_DATETIME, ~_polars_datetime_ok(value)))
+    else:
+        failures.append((_too_long(column), value.str.len_chars() > (column.length or 0)))
+    return failures
+
+
+def legacy_reasons(frame: pl.DataFrame, table: Table) -> pd.Series:
+    """``failure_reasons`` of the table's legacy schema, computed by polars on a polars frame.
+
+    The same rules and reason texts as ``LEGACY_SCHEMAS`` (the oracle of the differential
+    tests), as polars expressions over the whole chunk: no pandas copy of the chunk, no Python
+    object per value. The frame holds valid UTF-8 only (polars strings cannot hold anything
+    else: a chunk with undecodable bytes is validated by the pandera schema), so the UTF-8
+    check cannot fail here. Rust's regex and Python's agree on these patterns: ASCII classes,
+    anchors at the very start and end (``$`` never matches before a final newline in Rust, as
+    ``fullmatch`` in Python). Indexed by row position, failing rows only.
+    """
+    texts: list[str] = []
+    exprs: list[pl.Expr] = []
+    for column in table.columns:
+        value = pl.col(column.name)
+        if not column.nullable:
+            texts.append(f"{column.name}: {NOT_NULL}")
+            exprs.append(value.is_null())
+        for name, fails in _polars_failures(column):
+            texts.append(f"{column.name}: {name}")
+            exprs.append(value.is_not_null() & fails.fill_null(True))
+    masks = frame.select(e.alias(str(i)) for i, e in enumerate(exprs))
+    failing = [(i, np.flatnonzero(masks[str(i)].to_numpy())) for i in range(len(exprs))]
+    failing = [(i, rows) for i, rows in failing if len(rows)]
+    return reasons_at([rows for _, rows in failing], [texts[i] for i, _ in failing])

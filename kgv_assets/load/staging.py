@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 
+import numpy as np
 import polars as pl
 import psycopg
 from psycopg import sql
@@ -29,7 +30,7 @@ from kgv_assets.layout import (
 from kgv_assets.legacy.catalogue import Table
 from kgv_assets.legacy.dialects import SQLITE
 from kgv_assets.legacy.fingerprint import Fingerprint, FingerprintSums
-from kgv_assets.legacy.schemas import LEGACY_SCHEMAS
+from kgv_assets.legacy.schemas import LEGACY_SCHEMAS, legacy_reasons
 from kgv_assets.load import accounting, quarantine
 from kgv_assets.load.accounting import LoadResult, StageTimer, Tally
 from kgv_assets.load.writer import BulkLoad, is_empty
@@ -141,23 +142,26 @@ def stage_table(
         with stream:
             read = source.read_for_staging(table, keys, summed)
             for frame, chunk in timer.iterate("extract", read):
-                hashes = chunk[HASH_COLUMN]
                 with timer.part("validate"):
-                    reasons = failure_reasons(chunk[table.column_names], schema)
-                bad = chunk.index.isin(reasons.index)
+                    if frame is not None:  # polars: the schema's rules as expressions
+                        reasons = legacy_reasons(frame, table)
+                        bad = np.isin(np.arange(frame.height), reasons.index.to_numpy())
+                    else:
+                        reasons = failure_reasons(chunk[table.column_names], schema)
+                        bad = chunk.index.isin(reasons.index)
                 with timer.part("write"):
-                    # The valid rows from the polars frame where the source gave one (COPY csv
-                    # by polars), else from the chunk: the same values either way.
-                    good = (
-                        chunk[~bad].assign(**{RUN_COLUMN: run_id})
-                        if frame is None
-                        else frame.filter(pl.Series(~bad)).with_columns(
-                            pl.lit(run_id).alias(RUN_COLUMN)
+                    if frame is not None:  # COPY csv written by polars
+                        stream.write(
+                            frame.filter(~bad).with_columns(pl.lit(run_id).alias(RUN_COLUMN))
                         )
-                    )
-                    stream.write(good)
-                partitions = chunk[PARTITION_COLUMN]
-                pending.add(chunk[bad], reasons, hashes, partitions=partitions, stage="legacy")
+                        rejected = frame.filter(bad).to_pandas().set_axis(np.flatnonzero(bad))
+                        partitions = frame[PARTITION_COLUMN].to_pandas()
+                        hashes = frame[HASH_COLUMN].to_pandas()
+                    else:
+                        stream.write(chunk[~bad].assign(**{RUN_COLUMN: run_id}))
+                        rejected = chunk[bad]
+                        partitions, hashes = chunk[PARTITION_COLUMN], chunk[HASH_COLUMN]
+                pending.add(rejected, reasons, hashes, partitions=partitions, stage="legacy")
                 if pending.full:
                     with timer.part("write"):
                         stream.interrupt(pending.write)

@@ -179,8 +179,8 @@ class LegacySourceResource(dg.ConfigurableResource):
         legacy schema quarantines it exactly as before. Other sources: ``read_chunks``, hashed.
         Rows come in no particular order (staging keeps none).
         """
-        for _frame, chunk in self.read_for_staging(table, partition_keys):
-            yield chunk
+        for frame, chunk in self.read_for_staging(table, partition_keys):
+            yield frame.to_pandas() if chunk is None else chunk
 
     @property
     def fingerprints_while_reading(self) -> bool:
@@ -192,13 +192,14 @@ class LegacySourceResource(dg.ConfigurableResource):
         table: Table,
         partition_keys: Sequence[str] | None = None,
         fingerprints: FingerprintSums | None = None,
-    ) -> Iterator[tuple[pl.DataFrame | None, pd.DataFrame]]:
-        """``read_hashed_chunks``, each chunk also as the polars frame it came from, if any.
+    ) -> Iterator[tuple[pl.DataFrame, None] | tuple[None, pd.DataFrame]]:
+        """``read_hashed_chunks`` as the staging load takes it: a polars frame or a pandas chunk.
 
-        The staging load validates the pandas chunk and COPies the valid rows from the polars
-        frame. The frame is None where the source has no Arrow-native reader here, and for a
-        chunk holding bytes that are not UTF-8 (null in the frame, surrogate-escaped text in
-        the chunk): such a chunk is COPied from the chunk, as before. From SQLite,
+        A polars frame (validated by polars, its valid rows COPied as csv by polars) where the
+        source has an Arrow-native reader here; a pandas chunk (validated by the pandera
+        schema, COPied as text) otherwise, and for a batch holding bytes that are not UTF-8
+        (null in the frame, surrogate-escaped text in the chunk, which the schema quarantines
+        with their bytes). From SQLite,
         ``fingerprints`` (see ``fingerprints_while_reading``) sums the fingerprints of the rows
         read, hashed in the same pass over their bytes: no second read of the table.
         """
@@ -208,11 +209,14 @@ class LegacySourceResource(dg.ConfigurableResource):
             for batch in batches:
                 if fingerprints is not None and batch.fingerprint_hashes is not None:
                     fingerprints.add(batch.rows[PARTITION_COLUMN], batch.fingerprint_hashes)
+                if not batch.undecodable:
+                    yield batch.rows, None
+                    continue
                 chunk = batch.rows.to_pandas()  # text as object columns, NULL as None
                 for row, values in batch.undecodable.items():  # rare: invalid bytes only
                     for column, raw in values.items():
                         chunk.at[row, column] = raw.decode("utf-8", "surrogateescape")
-                yield (None if batch.undecodable else batch.rows), chunk
+                yield None, chunk
             return
         if fingerprints is not None:
             raise ValueError("only an SQLite source fingerprints while it reads")

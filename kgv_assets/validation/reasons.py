@@ -86,11 +86,22 @@ def screened_reasons(df: pd.DataFrame, schema: pa.DataFrameSchema) -> pd.Series 
             if not passed.all():
                 positions.append(present[~passed])
                 texts.append(f"{name}: {_identifier(check)}")
+    return reasons_at(positions, texts, df.index)
+
+
+def reasons_at(
+    positions: list[np.ndarray], texts: list[str], labels: pd.Index | None = None
+) -> pd.Series:
+    """Per failing row, the sorted reasons: ``texts[i]`` fails the rows at ``positions[i]``.
+
+    Indexed by the rows' ``labels`` (default: their positions), failing rows only.
+    """
     if not positions:
         return pd.Series([], dtype=object)
     rows = np.concatenate(positions)
     text = pd.Series(np.repeat(np.array(texts, dtype=object), [len(p) for p in positions]))
-    return text.groupby(df.index[rows].to_numpy()).agg(lambda x: sorted(set(x)))
+    keys = rows if labels is None else labels[rows].to_numpy()
+    return text.groupby(keys).agg(lambda x: sorted(set(x)))
 
 
 def failure_reasons(df: pd.DataFrame, schema: pa.DataFrameSchema) -> pd.Series:
