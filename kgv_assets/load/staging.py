@@ -141,22 +141,22 @@ def stage_table(
         stream = CopyStream(conn, STAGING, table.name, staging_columns(table))
         with stream:
             read = source.read_for_staging(table, keys, summed)
-            for frame, chunk in timer.iterate("extract", read):
+            for chunk in timer.iterate("extract", read):
                 with timer.part("validate"):
-                    if frame is not None:  # polars: the schema's rules as expressions
-                        reasons = legacy_reasons(frame, table)
-                        bad = np.isin(np.arange(frame.height), reasons.index.to_numpy())
+                    if isinstance(chunk, pl.DataFrame):  # polars: the rules as expressions
+                        reasons = legacy_reasons(chunk, table)
+                        bad = np.isin(np.arange(chunk.height), reasons.index.to_numpy())
                     else:
                         reasons = failure_reasons(chunk[table.column_names], schema)
                         bad = chunk.index.isin(reasons.index)
                 with timer.part("write"):
-                    if frame is not None:  # COPY csv written by polars
+                    if isinstance(chunk, pl.DataFrame):  # COPY csv written by polars
                         stream.write(
-                            frame.filter(~bad).with_columns(pl.lit(run_id).alias(RUN_COLUMN))
+                            chunk.filter(~bad).with_columns(pl.lit(run_id).alias(RUN_COLUMN))
                         )
-                        rejected = frame.filter(bad).to_pandas().set_axis(np.flatnonzero(bad))
-                        partitions = frame[PARTITION_COLUMN].to_pandas()
-                        hashes = frame[HASH_COLUMN].to_pandas()
+                        rejected = chunk.filter(bad).to_pandas().set_axis(np.flatnonzero(bad))
+                        partitions = chunk[PARTITION_COLUMN].to_pandas()
+                        hashes = chunk[HASH_COLUMN].to_pandas()
                     else:
                         stream.write(chunk[~bad].assign(**{RUN_COLUMN: run_id}))
                         rejected = chunk[bad]

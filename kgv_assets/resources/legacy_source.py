@@ -179,8 +179,8 @@ class LegacySourceResource(dg.ConfigurableResource):
         legacy schema quarantines it exactly as before. Other sources: ``read_chunks``, hashed.
         Rows come in no particular order (staging keeps none).
         """
-        for frame, chunk in self.read_for_staging(table, partition_keys):
-            yield frame.to_pandas() if chunk is None else chunk
+        for read in self.read_for_staging(table, partition_keys):
+            yield read.to_pandas() if isinstance(read, pl.DataFrame) else read
 
     @property
     def fingerprints_while_reading(self) -> bool:
@@ -192,7 +192,7 @@ class LegacySourceResource(dg.ConfigurableResource):
         table: Table,
         partition_keys: Sequence[str] | None = None,
         fingerprints: FingerprintSums | None = None,
-    ) -> Iterator[tuple[pl.DataFrame, None] | tuple[None, pd.DataFrame]]:
+    ) -> Iterator[pl.DataFrame | pd.DataFrame]:
         """``read_hashed_chunks`` as the staging load takes it: a polars frame or a pandas chunk.
 
         A polars frame (validated by polars, its valid rows COPied as csv by polars) where the
@@ -210,18 +210,18 @@ class LegacySourceResource(dg.ConfigurableResource):
                 if fingerprints is not None and batch.fingerprint_hashes is not None:
                     fingerprints.add(batch.rows[PARTITION_COLUMN], batch.fingerprint_hashes)
                 if not batch.undecodable:
-                    yield batch.rows, None
+                    yield batch.rows
                     continue
                 chunk = batch.rows.to_pandas()  # text as object columns, NULL as None
                 for row, values in batch.undecodable.items():  # rare: invalid bytes only
                     for column, raw in values.items():
                         chunk.at[row, column] = raw.decode("utf-8", "surrogateescape")
-                yield None, chunk
+                yield chunk
             return
         if fingerprints is not None:
             raise ValueError("only an SQLite source fingerprints while it reads")
         for chunk in self.read_chunks(table, partition_keys):
-            yield None, chunk.assign(**{HASH_COLUMN: row_hash(chunk, table.column_names)})
+            yield chunk.assign(**{HASH_COLUMN: row_hash(chunk, table.column_names)})
 
     def read_batches(
         self,

@@ -41,7 +41,7 @@ def _reasons(
     reference = pandera_reasons(chunk, schema).sort_index().to_dict()
     assert screened == reference
     assert fast.sort_index().to_dict() == reference
-    return fast.to_dict()
+    return {int(row): reasons for row, reasons in zip(fast.index.to_numpy(), fast, strict=True)}
 
 
 @pytest.mark.parametrize("name", [t.name for t in TABLES])
@@ -49,11 +49,9 @@ def test_every_chunk_of_the_dirty_demo(demo_source: Path, name: str) -> None:
     table = next(t for t in TABLES if t.name == name)
     source = LegacySourceResource(url=f"sqlite:///{demo_source}", chunk_rows=5000)
     failing = 0
-    for frame, chunk in source.read_for_staging(table):
-        if frame is None:  # undecodable bytes: the pandera schema validates that chunk
-            assert chunk is not None
-            continue
-        failing += len(_reasons(frame, table))
+    for chunk in source.read_for_staging(table):
+        if isinstance(chunk, pl.DataFrame):  # else undecodable bytes: the pandera schema's
+            failing += len(_reasons(chunk, table))
     if name in {"Antrag", "Eingangsnummer"}:
         assert failing, "the demo's planted dirt is found"
 
