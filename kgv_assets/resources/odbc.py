@@ -76,11 +76,14 @@ class OdbcSource:
 
     def scrub(self, message: str) -> str:
         """``message`` with every password of the connection string replaced by ``***``."""
+        forms: set[str] = set()
         for match in _PASSWORD.finditer(self.connection_string):
             secret = match.group(1)
-            for form in {secret, secret.strip("{}").replace("}}", "}")}:
-                if form:
-                    message = message.replace(form, "***")
+            forms.add(secret)
+            if secret.startswith("{"):  # {…} quoting, with }} for a }
+                forms.add(secret[1:-1].replace("}}", "}"))
+        for form in sorted(forms - {""}, key=len, reverse=True):  # {pw} before pw
+            message = message.replace(form, "***")
         return message
 
     def query(
