@@ -42,6 +42,15 @@ from kgv_assets.legacy.catalogue import Table
 from kgv_assets.legacy.extract import select_rows
 from kgv_assets.resources.batches import BATCH_ROWS, Batch, compile_qmark, to_batch
 
+ARROW_BUFFER_BYTES = 64 << 20
+"""The most bytes of one arrow-odbc transit buffer (two: one fills while one is decoded).
+
+arrow-odbc sizes its buffers by the column sizes the driver reports, not by the values: SQL
+Server reports each ``varchar(n)`` exactly, the SQLite ODBC driver 255 characters for every
+expression (about 12 KB per row of ``Verlauf``), so ``chunk_rows`` alone could ask for half a
+gigabyte. Batches get fewer rows instead; beyond a few thousand rows a batch reads no faster.
+"""
+
 _PASSWORD = re.compile(r"(?i)\b(?:PWD|Password)\s*=\s*(\{(?:[^}]|\}\})*\}|[^;]*)")
 
 
@@ -130,7 +139,9 @@ def open_arrow_reader(
             source.connection_string,
             batch_size=batch_rows,
             parameters=[_as_text_parameter(v) for v in params],
+            max_bytes_per_batch=ARROW_BUFFER_BYTES,
             map_schema=_all_text,
+            fetch_concurrently=True,
         )
     except arrow_odbc.Error as error:
         raise ArrowReaderUnavailable(source.scrub(str(error))) from None
