@@ -166,7 +166,9 @@ class LegacySourceResource(dg.ConfigurableResource):
         Rows come in the catalogue's stable order; memory stays at one chunk. The rows are
         fetched from the DBAPI cursor itself: every column is selected as text, so SQLAlchemy's
         per-row result processing would add nothing but time (a quarter of the read). Neither
-        sqlite3 nor pyodbc buffers the result: the cursor streams.
+        sqlite3 nor pyodbc buffers the result: the cursor streams. An ODBC source
+        (``odbc_source``) is read through pyodbc with the statement the Arrow reader sends
+        (``kgv_assets.resources.odbc``), so this is its fallback, row for row the same.
         """
         names = [*table.column_names, PARTITION_COLUMN]
         if (odbc := self.odbc_source()) is not None:
@@ -182,12 +184,13 @@ class LegacySourceResource(dg.ConfigurableResource):
             result.close()
 
     def odbc_source(self) -> OdbcSource | None:
-        """The ODBC data source of an ``mssql+pyodbc`` URL (None for other sources).
+        """The ODBC data source of an ``mssql+pyodbc`` (or ``mssql``) URL; None for others.
 
         Its connection string is the one SQLAlchemy's pyodbc dialect connects with; the
         statements are compiled by the engine's dialect.
         """
-        if make_url(self.url).drivername != "mssql+pyodbc":
+        url = make_url(self.url)
+        if (url.get_backend_name(), url.get_driver_name()) != ("mssql", "pyodbc"):
             return None
         return OdbcSource.from_engine(self.engine)
 

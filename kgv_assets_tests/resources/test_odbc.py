@@ -125,7 +125,9 @@ def test_the_mssql_statement_has_placeholders_and_no_values() -> None:
     assert "WHERE" not in whole and whole.count("?") == len(whole_params)
 
 
-def test_a_source_that_is_not_odbc_has_no_odbc_source(demo_source: Path) -> None:
+def test_only_a_pyodbc_source_has_an_odbc_source(demo_source: Path) -> None:
+    assert LegacySourceResource(url="mssql://u:p@h/KGV?driver=FreeTDS").odbc_source() is not None
+    assert LegacySourceResource(url="mssql+pymssql://u:p@h/KGV").odbc_source() is None
     assert LegacySourceResource(url=f"sqlite:///{demo_source}").odbc_source() is None
 
 
