@@ -70,14 +70,19 @@ def _frame(source: LegacySourceResource, t: Table, keys: Sequence[str] | None) -
 
 
 def _staging_frames(source: LegacySourceResource, t: Table) -> tuple[pl.DataFrame, int]:
-    """The pandas chunks of ``read_for_staging`` as one frame, and how many came with a frame."""
+    """The pandas chunks of ``read_for_staging`` as one frame, and how many came with a frame.
+
+    Where a polars frame comes with a chunk, it holds the chunk's values exactly (what the
+    staging load COPies is what it validated).
+    """
     pairs = list(source.read_for_staging(t))
-    with_frame = sum(frame is not None for frame, _ in pairs)
     chunks = [
         pl.from_pandas(chunk).cast({c: pl.String for c in t.column_names}) for _, chunk in pairs
     ]
+    for (frame, _), chunk in zip(pairs, chunks, strict=True):
+        assert frame is None or frame.equals(chunk)
     frame = pl.concat(chunks)
-    return frame.sort(frame.columns, nulls_last=True), with_frame
+    return frame.sort(frame.columns, nulls_last=True), sum(f is not None for f, _ in pairs)
 
 
 def _cut_at_nul(frame: pl.DataFrame, t: Table) -> pl.DataFrame:
