@@ -20,10 +20,12 @@ pg_major() {
 pkgs=()
 for g in "${groups[@]}"; do
   case "$g" in
+    # libsqliteodbc: the SQLite ODBC driver, through which the tests and bench/odbc.py read the
+    # demo source as the ODBC readers read SQL Server (arrow-odbc and pyodbc)
     base)
       v=$(pg_major)
       pkgs+=(postgresql-$v postgresql-client-$v postgresql-$v-postgis-3 postgresql-$v-postgis-3-scripts
-             unixodbc unixodbc-dev tdsodbc freetds-bin sqlite3) ;;
+             unixodbc unixodbc-dev tdsodbc freetds-bin sqlite3 libsqliteodbc) ;;
     browser) pkgs+=(chromium fonts-dejavu-core) ;;
     # the benchmark's other peers, sling (its wheel carries the binary) and dlt, are Python
     # packages of the dev extra in docker/requirements.lock: nothing to install here for them

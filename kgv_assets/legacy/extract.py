@@ -9,8 +9,12 @@ pyodbc) and SQLite deliver identical Python strings and the content hash is the 
 
 SQLite has no types to convert, so values are read as stored, as text (``CAST(col AS TEXT)``);
 what SQL Server could never hold (an int column holding '12a') is caught by the legacy
-pandera schema afterwards. Rows come in a stable order: the primary key, or all columns where
-the table has none. The query never uses ``SELECT *`` and never trusts the source's own types.
+pandera schema afterwards. Through the SQLite ODBC driver (the tests' stand-in for SQL
+Server's ODBC readers) the same ``CAST(col AS TEXT)`` still gives text: the driver reports every
+expression as ``VARCHAR(255)``, an int column's values too; it only cuts a value at a NUL
+character (``kgv_assets_tests/resources/test_odbc.py``). Rows come in a stable order: the
+primary key, or all columns where the table has none. The query never uses ``SELECT *`` and
+never trusts the source's own types.
 """
 
 from __future__ import annotations

@@ -31,6 +31,7 @@ import polars as pl
 import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
+from sqlalchemy.engine import Dialect
 
 from kgv_assets.layout import HASH_COLUMN, PARTITION_COLUMN
 from kgv_assets.legacy.catalogue import Table
@@ -69,14 +70,22 @@ def _blob_select(table: Table, partition_keys: Sequence[str] | None) -> sa.Selec
     return stmt
 
 
-def sqlite_query(table: Table, partition_keys: Sequence[str] | None) -> tuple[str, list[Any]]:
-    """The SQLite statement (``?`` placeholders) and its parameters."""
-    dialect = sqlite.dialect(paramstyle="qmark")
-    compiled = _blob_select(table, partition_keys).compile(
-        dialect=dialect, compile_kwargs={"render_postcompile": True}
-    )
+def compile_qmark(stmt: sa.Select[Any], dialect: Dialect) -> tuple[str, list[Any]]:
+    """``stmt`` as SQL text with ``?`` placeholders for ``dialect``, and its parameters in order.
+
+    What a DBAPI or ODBC reader that is not SQLAlchemy sends: the values stay parameters
+    (``render_postcompile`` only expands an ``IN`` list into one ``?`` per value).
+    """
+    if dialect.paramstyle != "qmark":
+        raise ValueError(f"{dialect.name}: ? placeholders needed, not {dialect.paramstyle}")
+    compiled = stmt.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
     params = compiled.construct_params()
     return str(compiled), [params[name] for name in compiled.positiontup or []]
+
+
+def sqlite_query(table: Table, partition_keys: Sequence[str] | None) -> tuple[str, list[Any]]:
+    """The SQLite statement (``?`` placeholders) and its parameters."""
+    return compile_qmark(_blob_select(table, partition_keys), sqlite.dialect(paramstyle="qmark"))
 
 
 def _decode(column: pa.ChunkedArray, name: str) -> tuple[pl.Series, dict[int, bytes]]:

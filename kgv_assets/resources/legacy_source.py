@@ -41,7 +41,15 @@ from kgv_assets.legacy.fingerprint import (
     client_fingerprints,
     fingerprint_query,
 )
-from kgv_assets.resources.batches import sqlite_batches, sqlite_row_hashes
+from kgv_assets.resources.batches import Batch, sqlite_batches, sqlite_row_hashes
+from kgv_assets.resources.odbc import (
+    ArrowReaderUnavailable,
+    OdbcSource,
+    arrow_batches,
+    frames_from_cursor,
+    open_arrow_reader,
+    pyodbc_chunks,
+)
 from kgv_assets.transform.hashing import row_hash
 
 COLUMNS_QUERY = (
@@ -79,6 +87,13 @@ class LegacySourceResource(dg.ConfigurableResource):
         ),
     )
     chunk_rows: int = Field(default=100_000, description="Rows per chunk while streaming")
+    arrow_reader: bool = Field(
+        default=True,
+        description=(
+            "Read mssql+pyodbc sources Arrow-natively through arrow-odbc where it connects; "
+            "false: always through pyodbc (the same rows, hashes and partitions, slower)"
+        ),
+    )
     _engine: Engine | None = PrivateAttr(default=None)
     _strategy: Strategy | None = PrivateAttr(default=None)
     _server: str | None = PrivateAttr(default=None)
@@ -150,17 +165,56 @@ class LegacySourceResource(dg.ConfigurableResource):
         Rows come in the catalogue's stable order; memory stays at one chunk. The rows are
         fetched from the DBAPI cursor itself: every column is selected as text, so SQLAlchemy's
         per-row result processing would add nothing but time (a quarter of the read). Neither
-        sqlite3 nor pyodbc buffers the result: the cursor streams.
+        sqlite3 nor pyodbc buffers the result: the cursor streams. An ODBC source
+        (``odbc_source``) is read through pyodbc with the statement the Arrow reader sends
+        (``kgv_assets.resources.odbc``), so this is its fallback, row for row the same.
         """
-        stmt = select_rows(table, self.schema_name, partition_keys)
         names = [*table.column_names, PARTITION_COLUMN]
+        if (odbc := self.odbc_source()) is not None:
+            sql, params = odbc.query(table, self.schema_name, partition_keys)
+            yield from pyodbc_chunks(odbc, sql, params, names, self.chunk_rows)
+            return
+        stmt = select_rows(table, self.schema_name, partition_keys)
         with self.engine.connect() as conn:
             result = conn.execute(stmt)
             cursor = result.cursor
             assert cursor is not None, "a SELECT has a cursor"
-            while rows := cursor.fetchmany(self.chunk_rows):
-                yield pd.DataFrame.from_records(rows, columns=names, coerce_float=False)
+            yield from frames_from_cursor(cursor, names, self.chunk_rows)
             result.close()
+
+    def odbc_source(self) -> OdbcSource | None:
+        """The ODBC data source of an ``mssql+pyodbc`` (or ``mssql``) URL; None for others.
+
+        Its connection string is the one SQLAlchemy's pyodbc dialect connects with; the
+        statements are compiled by the engine's dialect.
+        """
+        url = make_url(self.url)
+        if (url.get_backend_name(), url.get_driver_name()) != ("mssql", "pyodbc"):
+            return None
+        return OdbcSource.from_engine(self.engine)
+
+    def _arrow_odbc_batches(
+        self, table: Table, partition_keys: Sequence[str] | None, keep: Sequence[str] | None
+    ) -> Iterator[Batch] | None:
+        """The ODBC source's batches through arrow-odbc; None where pyodbc reads instead.
+
+        None for sources without ODBC, with ``arrow_reader`` off, and where arrow-odbc is not
+        installed or the driver refuses it (logged, without the password): ``read_chunks``
+        then gives the same rows, hashed alike.
+        """
+        odbc = self.odbc_source()
+        if odbc is None or not self.arrow_reader:
+            return None
+        sql, params = odbc.query(table, self.schema_name, partition_keys)
+        try:
+            records = open_arrow_reader(odbc, sql, params, self.chunk_rows)
+        except ArrowReaderUnavailable as error:
+            dg.get_dagster_logger().warning(
+                f"legacy source {self.url_for_people}: {table.name} read through pyodbc, "
+                f"the Arrow reader is unavailable: {error}"
+            )
+            return None
+        return arrow_batches(records, table, keep, odbc)
 
     @property
     def _sqlite_file(self) -> str | None:
@@ -176,7 +230,8 @@ class LegacySourceResource(dg.ConfigurableResource):
         From SQLite the rows come Arrow-natively with the hash computed on the stored bytes
         (``kgv_assets.resources.batches``: the same hash as of the text); a value that is not
         valid UTF-8 is put back as the surrogate-escaped text ``read_chunks`` gives, so the
-        legacy schema quarantines it exactly as before. Other sources: ``read_chunks``, hashed.
+        legacy schema quarantines it exactly as before. From SQL Server through arrow-odbc
+        where it connects (``kgv_assets.resources.odbc``), else ``read_chunks``, hashed.
         Rows come in no particular order (staging keeps none).
         """
         for read in self.read_for_staging(table, partition_keys):
@@ -185,7 +240,9 @@ class LegacySourceResource(dg.ConfigurableResource):
     @property
     def fingerprints_while_reading(self) -> bool:
         """Whether ``read_for_staging`` can fingerprint what it reads (SQLite: hashed here)."""
-        return self.strategy is SQLITE and self._sqlite_file is not None
+        return (
+            self._sqlite_file is not None and self.odbc_source() is None and self.strategy is SQLITE
+        )
 
     def read_for_staging(
         self,
@@ -196,16 +253,23 @@ class LegacySourceResource(dg.ConfigurableResource):
         """``read_hashed_chunks`` as the staging load takes it: a polars frame or a pandas chunk.
 
         A polars frame (validated by polars, its valid rows COPied as csv by polars) where the
-        source has an Arrow-native reader here; a pandas chunk (validated by the pandera
-        schema, COPied as text) otherwise, and for a batch holding bytes that are not UTF-8
-        (null in the frame, surrogate-escaped text in the chunk, which the schema quarantines
-        with their bytes). From SQLite,
+        source has an Arrow-native reader here (SQLite through ADBC, an ODBC source through
+        arrow-odbc); a pandas chunk (validated by the pandera schema, COPied as text) otherwise
+        (pyodbc, the fallback of an ODBC source), and for an SQLite batch holding bytes that
+        are not UTF-8 (null in the frame, surrogate-escaped text in the chunk, which the schema
+        quarantines with their bytes). Through arrow-odbc no value is lost in decoding: bytes
+        that are not UTF-8 or a value longer than its column are errors of the read, never a
+        changed value. From SQLite,
         ``fingerprints`` (see ``fingerprints_while_reading``) sums the fingerprints of the rows
         read, hashed in the same pass over their bytes: no second read of the table.
         """
-        if path := self._sqlite_file:
+        if fingerprints is not None and not self.fingerprints_while_reading:
+            raise ValueError("only an SQLite source fingerprints while it reads")
+        batches = self._arrow_odbc_batches(table, partition_keys, None)
+        if batches is None and (path := self._sqlite_file) and self.odbc_source() is None:
             wanted = fingerprints is not None
             batches = sqlite_batches(path, table, partition_keys, self.chunk_rows, None, wanted)
+        if batches is not None:
             for batch in batches:
                 if fingerprints is not None and batch.fingerprint_hashes is not None:
                     fingerprints.add(batch.rows[PARTITION_COLUMN], batch.fingerprint_hashes)
@@ -218,8 +282,6 @@ class LegacySourceResource(dg.ConfigurableResource):
                         chunk.at[row, column] = raw.decode("utf-8", "surrogateescape")
                 yield chunk
             return
-        if fingerprints is not None:
-            raise ValueError("only an SQLite source fingerprints while it reads")
         for chunk in self.read_chunks(table, partition_keys):
             yield chunk.assign(**{HASH_COLUMN: row_hash(chunk, table.column_names)})
 
@@ -231,13 +293,18 @@ class LegacySourceResource(dg.ConfigurableResource):
     ) -> Iterator[pl.DataFrame]:
         """Stream the table (or some partitions) as polars frames, with partition and row hash.
 
-        Arrow-native for SQLite (``kgv_assets.resources.batches``); other sources are read as
-        ``read_chunks`` and hashed the same way. Rows come in no particular order. ``columns``:
+        Arrow-native for SQLite (``kgv_assets.resources.batches``) and for SQL Server where
+        arrow-odbc connects (``kgv_assets.resources.odbc``); otherwise read as ``read_chunks``
+        and hashed the same way. Rows come in no particular order. ``columns``:
         the legacy columns the frames hold (default all); the hash is of the whole row always,
         and a reader that needs only some (the content check: the key) decodes only those.
         """
         keep = list(table.column_names if columns is None else columns)
-        if path := self._sqlite_file:
+        if (batches := self._arrow_odbc_batches(table, partition_keys, keep)) is not None:
+            for batch in batches:
+                yield batch.rows
+            return
+        if (path := self._sqlite_file) and self.odbc_source() is None:
             for batch in sqlite_batches(path, table, partition_keys, self.chunk_rows, keep):
                 yield batch.rows
             return
