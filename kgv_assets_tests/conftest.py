@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import uuid
 from collections.abc import Iterator, Sequence
@@ -272,3 +273,14 @@ def dagster_job_execute(
     if tags:
         cmd += ["--tags", json.dumps(tags)]
     return subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True, timeout=900)
+
+
+def write_mischenfelder(path: Path, rows: Sequence[tuple[object, ...]]) -> None:
+    """A small SQLite source: legacy ``Mischenfelder`` with ``rows`` (ID, 3 text columns)."""
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "CREATE TABLE Mischenfelder (misch_ID uniqueidentifier NOT NULL,"
+            " misch_Datenbankfeld varchar(50), misch_Dokumentfeld varchar(50),"
+            " misch_Kommentar varchar(100))"
+        )
+        db.executemany("INSERT INTO Mischenfelder VALUES (?, ?, ?, ?)", rows)

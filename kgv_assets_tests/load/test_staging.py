@@ -21,6 +21,7 @@ from kgv_assets.load.quarantine import decode_raw_value
 from kgv_assets.load.staging import stage_table
 from kgv_assets.resources.legacy_source import LegacySourceResource
 from kgv_assets.schema_migrations import apply_sql_files
+from kgv_assets_tests.conftest import write_mischenfelder
 from kgv_assets_tests.resources.test_copy_format import NASTY
 from kgv_assets_tests.resources.test_odbc import SqliteOverOdbc
 
@@ -33,16 +34,7 @@ def _uid(i: int) -> str:
 
 def _mischenfelder_source(tmp_path: Path, values: list[str | None]) -> LegacySourceResource:
     path = tmp_path / "misch.sqlite"
-    with sqlite3.connect(path) as db:
-        db.execute(
-            "CREATE TABLE Mischenfelder (misch_ID uniqueidentifier NOT NULL,"
-            " misch_Datenbankfeld varchar(50), misch_Dokumentfeld varchar(50),"
-            " misch_Kommentar varchar(100))"
-        )
-        db.executemany(
-            "INSERT INTO Mischenfelder VALUES (?, 'an_Vorname', 'Vorname', ?)",
-            [(_uid(i), v) for i, v in enumerate(values)],
-        )
+    write_mischenfelder(path, [(_uid(i), "an_Vorname", "Vorname", v) for i, v in enumerate(values)])
     return LegacySourceResource(url=f"sqlite:///{path}")
 
 

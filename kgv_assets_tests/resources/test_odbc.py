@@ -22,7 +22,6 @@ What the SQLite ODBC driver does differently from SQL Server's drivers, pinned d
 from __future__ import annotations
 
 import logging
-import sqlite3
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -40,6 +39,7 @@ from kgv_assets.partitions import MAX_YEAR, MIN_YEAR, SENTINEL_DATES
 from kgv_assets.resources.legacy_source import LegacySourceResource
 from kgv_assets.resources.odbc import OdbcSource
 from kgv_assets.transform.hashing import row_hash
+from kgv_assets_tests.conftest import write_mischenfelder
 from kgv_assets_tests.resources.test_copy_format import NASTY
 
 MISCH = table("Mischenfelder")
@@ -176,16 +176,9 @@ def test_read_for_staging_gives_the_arrow_frames_and_the_same_chunks(
 
 
 def _write_misch(path: Path, values: Sequence[str | bytes | None]) -> None:
-    with sqlite3.connect(path) as db:
-        db.execute(
-            "CREATE TABLE Mischenfelder (misch_ID uniqueidentifier NOT NULL,"
-            " misch_Datenbankfeld varchar(50), misch_Dokumentfeld varchar(50),"
-            " misch_Kommentar varchar(100))"
-        )
-        db.executemany(
-            "INSERT INTO Mischenfelder VALUES (?, ?, ?, ?)",
-            [(f"id-{i}", v, None if i % 3 else "", v) for i, v in enumerate(values)],
-        )
+    write_mischenfelder(
+        path, [(f"id-{i}", v, None if i % 3 else "", v) for i, v in enumerate(values)]
+    )
 
 
 _TEXT = st.one_of(
