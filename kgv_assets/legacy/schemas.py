@@ -270,6 +270,10 @@ def legacy_reasons(frame: pl.DataFrame, table: Table) -> pd.Series:
             texts.append(f"{column.name}: {name}")
             exprs.append(value.is_not_null() & fails.fill_null(True))
     masks = frame.select(e.alias(str(i)) for i, e in enumerate(exprs))
-    failing = [(i, np.flatnonzero(masks[str(i)].to_numpy())) for i in range(len(exprs))]
-    failing = [(i, rows) for i, rows in failing if len(rows)]
-    return reasons_at([rows for _, rows in failing], [texts[i] for i, _ in failing])
+    positions: list[np.ndarray] = []
+    failed: list[str] = []
+    for i, text in enumerate(texts):
+        if len(rows := np.flatnonzero(masks[str(i)].to_numpy())):
+            positions.append(rows)
+            failed.append(text)
+    return reasons_at(positions, failed)

@@ -32,7 +32,6 @@ from kgv_assets.layout import (
     staged,
 )
 from kgv_assets.legacy.catalogue import Table
-from kgv_assets.legacy.dialects import SQLITE
 from kgv_assets.legacy.fingerprint import Fingerprint, FingerprintSums
 from kgv_assets.legacy.schemas import LEGACY_SCHEMAS, legacy_reasons
 from kgv_assets.load import accounting, quarantine
@@ -148,8 +147,9 @@ def stage_table(
             for chunk in timer.iterate("extract", read):
                 with timer.part("validate"):
                     if isinstance(chunk, pl.DataFrame):  # polars: the rules as expressions
-                        reasons = legacy_reasons(chunk, table)
-                        bad = np.isin(np.arange(chunk.height), reasons.index.to_numpy())
+                        reasons = legacy_reasons(chunk, table)  # indexed by row position
+                        bad = np.zeros(chunk.height, dtype=bool)
+                        bad[reasons.index.to_numpy(dtype=np.int64)] = True
                     else:
                         reasons = failure_reasons(chunk[table.column_names], schema)
                         bad = chunk.index.isin(reasons.index)
@@ -199,6 +199,6 @@ def stage_table(
         )
         accounting.record(conn, result, run_id)
         if summed is not None:
-            fingerprints = summed.result(SQLITE.name)
+            fingerprints = summed.result(source.strategy.name)
         record_fingerprints(conn, table.name, fingerprints or {}, keys, run_id)
     return result

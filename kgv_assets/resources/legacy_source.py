@@ -216,6 +216,29 @@ class LegacySourceResource(dg.ConfigurableResource):
             return None
         return arrow_batches(records, table, keep, odbc)
 
+    def _arrow_batches(
+        self,
+        table: Table,
+        partition_keys: Sequence[str] | None,
+        keep: Sequence[str] | None,
+        fingerprint: bool = False,
+    ) -> Iterator[Batch] | None:
+        """The source's Arrow-native batches: arrow-odbc for an ODBC source, ADBC for SQLite.
+
+        None where only a DBAPI cursor reads the source (pyodbc: ``read_chunks``). ``keep``
+        and ``fingerprint`` (SQLite only): see ``batches.to_batch``.
+        """
+        if (batches := self._arrow_odbc_batches(table, partition_keys, keep)) is not None:
+            return batches
+        if self._arrow_reads_sqlite and (path := self._sqlite_file):
+            return sqlite_batches(path, table, partition_keys, self.chunk_rows, keep, fingerprint)
+        return None
+
+    @property
+    def _arrow_reads_sqlite(self) -> bool:
+        """Whether the rows come from the SQLite file through ADBC (an ODBC source goes first)."""
+        return self._sqlite_file is not None and self.odbc_source() is None
+
     @property
     def _sqlite_file(self) -> str | None:
         """The SQLite file the Arrow-native reader opens; None for other sources."""
@@ -240,9 +263,7 @@ class LegacySourceResource(dg.ConfigurableResource):
     @property
     def fingerprints_while_reading(self) -> bool:
         """Whether ``read_for_staging`` can fingerprint what it reads (SQLite: hashed here)."""
-        return (
-            self._sqlite_file is not None and self.odbc_source() is None and self.strategy is SQLITE
-        )
+        return self._arrow_reads_sqlite and self.strategy is SQLITE
 
     def read_for_staging(
         self,
@@ -265,10 +286,7 @@ class LegacySourceResource(dg.ConfigurableResource):
         """
         if fingerprints is not None and not self.fingerprints_while_reading:
             raise ValueError("only an SQLite source fingerprints while it reads")
-        batches = self._arrow_odbc_batches(table, partition_keys, None)
-        if batches is None and (path := self._sqlite_file) and self.odbc_source() is None:
-            wanted = fingerprints is not None
-            batches = sqlite_batches(path, table, partition_keys, self.chunk_rows, None, wanted)
+        batches = self._arrow_batches(table, partition_keys, None, fingerprints is not None)
         if batches is not None:
             for batch in batches:
                 if fingerprints is not None and batch.fingerprint_hashes is not None:
@@ -300,12 +318,8 @@ class LegacySourceResource(dg.ConfigurableResource):
         and a reader that needs only some (the content check: the key) decodes only those.
         """
         keep = list(table.column_names if columns is None else columns)
-        if (batches := self._arrow_odbc_batches(table, partition_keys, keep)) is not None:
+        if (batches := self._arrow_batches(table, partition_keys, keep)) is not None:
             for batch in batches:
-                yield batch.rows
-            return
-        if (path := self._sqlite_file) and self.odbc_source() is None:
-            for batch in sqlite_batches(path, table, partition_keys, self.chunk_rows, keep):
                 yield batch.rows
             return
         for chunk in self.read_hashed_chunks(table, partition_keys):
