@@ -168,8 +168,21 @@ def arrow_batches(
             if record.num_rows:
                 yield to_batch(pa.Table.from_batches([record]).cast(binary), table, keep)
     except ArrowOdbcError as error:
-        message = str(error) if source is None else source.scrub(str(error))
-        raise RuntimeError(f"arrow-odbc failed while reading: {message}") from None
+        message = without_values(str(error))
+        message = message if source is None else source.scrub(message)
+        raise RuntimeError(f"arrow-odbc failed while reading {table.name}: {message}") from None
+
+
+_VALUE_SHOWN = re.compile(r"(?is)(representation of (?:the )?value|value)\s*:.*")
+
+
+def without_values(message: str) -> str:
+    """A driver's message without the legacy value it quotes (legacy data is personal data).
+
+    arrow-odbc's message for bytes that are not UTF-8 ends with a lossy copy of the value
+    ("Lossy representation of value: M\ufffdller …"): everything after such a "value:" goes.
+    """
+    return _VALUE_SHOWN.sub(r"\1 withheld (legacy data)", message)
 
 
 def frames_from_cursor(
