@@ -21,6 +21,7 @@ import json
 import numpy as np
 import pandas as pd
 import polars as pl
+import pyarrow as pa
 
 NULL = "\\N"
 _NUL = "\x00"
@@ -130,6 +131,50 @@ def encode_copy_text(df: pd.DataFrame) -> bytes:
         return b""
     columns = [column_as_copy_text(df.iloc[:, i]) for i in range(df.shape[1])]
     return b"\n".join(map(b"\t".join, zip(*columns, strict=True))) + b"\n"
+
+
+# How ``encode_copy_text`` writes timestamps, as polars format strings: timezone-aware ones in
+# UTC to the nanosecond with ``Z``, naive ones to the microsecond (numpy's ``unit="us"``).
+_AWARE_FORMAT = "%Y-%m-%dT%H:%M:%S%.9fZ"
+_NAIVE_FORMAT = "%Y-%m-%dT%H:%M:%S%.6f"
+
+
+def _polars_column(s: pd.Series) -> pl.Series:
+    """One pandas column as the polars column whose CSV is the value ``encode_copy_text`` writes."""
+    name, dtype = str(s.name), s.dtype
+    if isinstance(dtype, pd.DatetimeTZDtype):
+        utc = pl.from_pandas(s.dt.tz_convert("UTC").dt.tz_localize(None))
+        return utc.dt.to_string(_AWARE_FORMAT).alias(name)
+    if pd.api.types.is_datetime64_dtype(dtype):
+        return pl.from_pandas(s).dt.to_string(_NAIVE_FORMAT).alias(name)
+    if pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype):
+        return pl.from_pandas(s).alias(name)  # NaN and pd.NA become null, as in the text path
+    values = s.to_numpy(dtype=object)
+    try:
+        # The common case, str and NULLs (None, NaN, pd.NA): one C-level conversion.
+        texts = pa.array(values, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        texts = None
+    if texts is None or not (pa.types.is_string(texts.type) or pa.types.is_null(texts.type)):
+        # dicts (jsonb), numbers or anything else among the values: converted by type, one by
+        # one, exactly as the text path converts them.
+        null = pd.isna(values)
+        converted = _objects_as_texts(values.copy(), null)
+        converted[null] = None
+        texts = pa.array(converted, type=pa.string())
+    return pl.Series(name, texts, dtype=pl.String)
+
+
+def polars_for_copy(df: pd.DataFrame) -> pl.DataFrame:
+    """A pandas frame as the polars frame ``encode_copy_csv`` writes as the same row values.
+
+    The values PostgreSQL receives are those ``encode_copy_text`` sends for the frame (the
+    tests COPY both and compare): booleans, numbers and strings as they are, timestamps as
+    ISO 8601 texts (timezone-aware ones in UTC), dicts and lists as JSON, other objects
+    ``str``. Only object columns that hold something other than str and NULL cost Python per
+    value.
+    """
+    return pl.DataFrame([_polars_column(df.iloc[:, i]) for i in range(df.shape[1])])
 
 
 def encode_copy_csv(df: pl.DataFrame) -> bytes:

@@ -102,7 +102,11 @@ class CopyStream:
 
 
 def copy_frame(
-    conn: psycopg.Connection, schema: str, table: str, df: pd.DataFrame, columns: Sequence[str]
+    conn: psycopg.Connection,
+    schema: str,
+    table: str,
+    df: pd.DataFrame | pl.DataFrame,
+    columns: Sequence[str],
 ) -> int:
     """COPY the ``columns`` of ``df`` into ``schema.table`` in the caller's transaction.
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pandas as pd
 import polars as pl
@@ -10,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kgv_assets.resources.copy_format import encode_copy_csv, encode_copy_text
+from kgv_assets.resources.copy_format import encode_copy_csv, encode_copy_text, polars_for_copy
 from kgv_assets.resources.postgres import CopyStream, copy_frame
 
 NASTY = [
@@ -97,7 +99,16 @@ def test_nul_is_refused_not_altered() -> None:
         encode_copy_text(pd.DataFrame({"v": ["a\x00b"]}))
 
 
-def test_typed_columns(pg: psycopg.Connection) -> None:
+ENCODINGS = pytest.mark.parametrize("polars", [False, True], ids=["pandas-text", "polars-csv"])
+
+
+def _as_sent(df: pd.DataFrame, polars: bool) -> pd.DataFrame | pl.DataFrame:
+    """The frame as a load sends it: pandas as COPY text, or converted for COPY csv."""
+    return polars_for_copy(df) if polars else df
+
+
+@ENCODINGS
+def test_typed_columns(pg: psycopg.Connection, polars: bool) -> None:
     pg.execute("CREATE TEMP TABLE typed (b boolean, n bigint, f double precision, j jsonb)")
     df = pd.DataFrame(
         {
@@ -108,7 +119,7 @@ def test_typed_columns(pg: psycopg.Connection) -> None:
         }
     )
     with pg.transaction():
-        copy_frame(pg, "pg_temp", "typed", df, ["b", "n", "f", "j"])
+        copy_frame(pg, "pg_temp", "typed", _as_sent(df, polars), ["b", "n", "f", "j"])
     rows = pg.execute("SELECT b, n, f, j FROM typed").fetchall()
     assert rows == [
         (True, 1, 1.5, {"raw": "a\tb"}),
@@ -117,7 +128,8 @@ def test_typed_columns(pg: psycopg.Connection) -> None:
     ]
 
 
-def test_timestamps_and_mixed_objects(pg: psycopg.Connection) -> None:
+@ENCODINGS
+def test_timestamps_and_mixed_objects(pg: psycopg.Connection, polars: bool) -> None:
     pg.execute(
         "CREATE TEMP TABLE stamps (tz timestamptz, naive timestamp, d date, o text, n numeric)"
     )
@@ -141,7 +153,7 @@ def test_timestamps_and_mixed_objects(pg: psycopg.Connection) -> None:
         }
     )
     with pg.transaction():
-        copy_frame(pg, "pg_temp", "stamps", df, ["tz", "naive", "d", "o", "n"])
+        copy_frame(pg, "pg_temp", "stamps", _as_sent(df, polars), ["tz", "naive", "d", "o", "n"])
     pg.execute("SET TIME ZONE 'UTC'")
     rows = pg.execute("SELECT tz::text, naive::text, d::text, o, n::text FROM stamps").fetchall()
     assert rows == [
@@ -149,6 +161,69 @@ def test_timestamps_and_mixed_objects(pg: psycopg.Connection) -> None:
         (None, "2000-01-01 00:00:00", None, None, None),
         ("2021-10-31 00:30:00+00", None, "2004-02-29", None, "1200.0"),
     ]
+
+
+# Target-row columns as the loads build them: (PostgreSQL type, pandas values) per kind.
+_instants = st.datetimes(
+    min_value=dt.datetime(1893, 4, 1), max_value=dt.datetime(2100, 1, 1), allow_imaginary=False
+)
+_KINDS = {
+    "text": ("text", st.one_of(st.none(), storable, st.just(float("nan")))),
+    "jsonb": (
+        "jsonb",
+        st.one_of(st.none(), st.dictionaries(st.sampled_from(["a", "b\\N"]), storable, max_size=2)),
+    ),
+    "int": ("bigint", st.one_of(st.none(), st.integers(-(2**62), 2**62))),
+    "float": ("double precision", st.one_of(st.none(), st.floats(allow_nan=False, width=64))),
+    "bool": ("boolean", st.one_of(st.none(), st.booleans())),
+    "aware": ("timestamptz", st.one_of(st.none(), _instants)),
+    "naive": ("timestamp", st.one_of(st.none(), _instants)),
+}
+
+
+def _column(kind: str, values: list[object]) -> pd.Series:
+    if kind == "int":
+        return pd.Series(pd.array(values, dtype="Int64"))
+    if kind == "float":
+        return pd.Series(pd.array(values, dtype="Float64"))
+    if kind == "bool":
+        return pd.Series(pd.array(values, dtype="boolean"))
+    if kind in ("aware", "naive"):
+        stamps = pd.Series(pd.to_datetime(pd.Series(values, dtype=object)), dtype="datetime64[ns]")
+        return (
+            stamps.dt.tz_localize("Europe/Berlin", ambiguous="NaT", nonexistent="NaT")
+            if (kind == "aware")
+            else stamps
+        )
+    return pd.Series(values, dtype=object)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.data())
+def test_polars_csv_sends_what_pandas_text_sends(
+    pg: psycopg.Connection, data: st.DataObject
+) -> None:
+    """Differential: a frame of every column kind, COPied both ways, reads back identical."""
+    n = data.draw(st.integers(1, 12))
+    df = pd.DataFrame(
+        {
+            k: _column(k, data.draw(st.lists(values, min_size=n, max_size=n)))
+            for k, (_, values) in _KINDS.items()
+        }
+    )
+    columns = ", ".join(f"{k} {pg_type}" for k, (pg_type, _) in _KINDS.items())
+    pg.execute(f"CREATE TEMP TABLE IF NOT EXISTS sent_text (i int, {columns})")
+    pg.execute(f"CREATE TEMP TABLE IF NOT EXISTS sent_csv (i int, {columns})")
+    pg.execute("TRUNCATE sent_text, sent_csv")
+    df.insert(0, "i", range(n))
+    with pg.transaction():
+        copy_frame(pg, "pg_temp", "sent_text", df, list(df.columns))
+        copy_frame(pg, "pg_temp", "sent_csv", polars_for_copy(df), list(df.columns))
+    text = pg.execute("SELECT * FROM sent_text ORDER BY i").fetchall()
+    assert pg.execute("SELECT * FROM sent_csv ORDER BY i").fetchall() == text
+    assert len(text) == n
 
 
 def _frame(start: int, stop: int) -> pd.DataFrame:
