@@ -254,13 +254,20 @@ def load_target_table(
         conn.execute("SET LOCAL jit = off")
         conn.execute("SET LOCAL work_mem = '128MB'")
         keys = partitions_sharing_keys(conn, loader, keys)
+        covers_all = _covers_every_partition(conn, source, keys)
         # A load over every partition records what it looks up in parent tables, taken before
         # it reads them (kgv_assets/sync/dependencies.py).
-        covers_all = bool(loader.looked_up) and _covers_every_partition(conn, source, keys)
-        parents = dependencies.current_fingerprints(conn, loader.looked_up) if covers_all else {}
+        parents = (
+            dependencies.current_fingerprints(conn, loader.looked_up)
+            if covers_all and loader.looked_up
+            else {}
+        )
         quarantine.clear(conn, source, ["transform", "target"], keys)
         loader.prepare(conn)
-        query, params = _staging_query(source, source_key, loader.lookups(), keys)
+        # Over every partition the ranking reads the whole staged table anyway: without the
+        # scope's semi-join it reads the same rows (1.75 → 1.11 s for the history at 1M rows).
+        scope = None if covers_all else keys
+        query, params = _staging_query(source, source_key, loader.lookups(), scope)
         with ExitStack() as stack:
             with timer.part("extract"):  # a held cursor runs its query here
                 chunks = (
