@@ -104,9 +104,17 @@ def orphans(
     foreign_keys: Sequence[ForeignKey],
     partitions: Sequence[str] | None = None,
 ) -> Outcome:
-    """Every non-NULL reference of the rows in scope finds its parent row."""
+    """Every non-NULL reference of the rows in scope finds its parent row.
+
+    One count per reference, each with its ``NOT EXISTS`` in the WHERE clause, where
+    PostgreSQL plans it as one hash anti-join. Inside a ``count(*) FILTER`` beside the other
+    counts it was a subquery run once per row (history at 1M rows: 1.2 s against 0.22 s).
+    """
     conditions = {f"orphans_{fk.column}": fk.orphan(table.schema) for fk in foreign_keys}
-    counts = table.count_where(conn, conditions, partitions)
+    counts = table.count_where(conn, {}, partitions)
+    for name, condition in conditions.items():
+        found_in = table.count_where(conn, {}, partitions, where=condition).set_index("partition")
+        counts[name] = counts["partition"].map(found_in["rows"]).fillna(0).astype("int64")
     rows = int(counts["rows"].sum())
     found = {name: int(counts[name].sum()) for name in conditions}
     samples = {

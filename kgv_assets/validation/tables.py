@@ -92,10 +92,13 @@ class CheckedTable:
         conditions: dict[str, sql.Composable],
         partitions: Sequence[str] | None,
         source: sql.Composable | None = None,
+        where: sql.Composable | None = None,
     ) -> pd.DataFrame:
         """Per partition in scope: all rows, and the rows meeting each named condition.
 
-        ``source`` is the FROM item (default: the table itself), aliased ``t``.
+        ``source`` is the FROM item (default: the table itself), aliased ``t``; ``where``, a
+        condition on ``t``, narrows the rows counted (partitions without such rows are left
+        out).
 
         Returns:
             Columns ``partition``, ``rows`` and one per condition, partitions in reading order.
@@ -105,11 +108,14 @@ class CheckedTable:
             sql.SQL("count(*) FILTER (WHERE {})").format(condition)
             for condition in conditions.values()
         ]
-        query = sql.SQL("SELECT {p}, count(*){filters} FROM {t} t WHERE {scope} GROUP BY 1").format(
+        query = sql.SQL(
+            "SELECT {p}, count(*){filters} FROM {t} t WHERE {scope} AND ({where}) GROUP BY 1"
+        ).format(
             p=self.partition,
             filters=sql.SQL("").join(sql.SQL(", ") + f for f in filters),
             t=source or self.ident,
             scope=scope,
+            where=where or sql.SQL("TRUE"),
         )
         rows = conn.execute(query, params).fetchall()
         frame = pd.DataFrame.from_records(

@@ -52,7 +52,9 @@ def test_a_duplicated_key_fails_with_the_key(tx: psycopg.Connection) -> None:
 
 
 def test_an_orphan_fails_with_its_key(tx: psycopg.Connection) -> None:
-    key = tx.execute("SELECT id::text FROM kgv.application_history ORDER BY id LIMIT 1").fetchone()
+    key = tx.execute(
+        "SELECT id::text, legacy_partition FROM kgv.application_history ORDER BY id LIMIT 1"
+    ).fetchone()
     assert key
     tx.execute("SET LOCAL session_replication_role = replica")  # foreign-key triggers off
     tx.execute(
@@ -64,6 +66,15 @@ def test_an_orphan_fails_with_its_key(tx: psycopg.Connection) -> None:
     assert outcome.figures["orphans_application_id"] == 1
     assert outcome.figures["orphans_event_type"] == 0
     assert outcome.samples == {"orphans_application_id": [key[0]]}
+    # Counted in the orphan's partition, every other partition's figure 0.
+    per_partition = outcome.tables["per_partition"].set_index("partition")
+    assert per_partition["orphans_application_id"].to_dict() == {
+        p: int(p == key[1]) for p in per_partition.index
+    }
+    assert per_partition["rows"].sum() == outcome.figures["rows"] > 1
+    other = next(p for p in ("undated", "1995", "2026") if p != key[1])
+    assert orphans(tx, HISTORY.table, HISTORY.foreign_keys, [other]).passed
+    assert not orphans(tx, HISTORY.table, HISTORY.foreign_keys, [key[1]]).passed
 
 
 def test_reporting_views_go_stale_without_a_refresh(tx: psycopg.Connection) -> None:
