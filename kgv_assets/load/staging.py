@@ -36,7 +36,7 @@ from kgv_assets.legacy.fingerprint import Fingerprint, FingerprintSums
 from kgv_assets.legacy.schemas import LEGACY_SCHEMAS, legacy_reasons
 from kgv_assets.load import accounting, quarantine
 from kgv_assets.load.accounting import LoadResult, StageTimer, Tally
-from kgv_assets.load.writer import BulkLoad, is_empty
+from kgv_assets.load.writer import BulkLoad, analyze, is_empty
 from kgv_assets.resources.legacy_source import LegacySourceResource
 from kgv_assets.resources.postgres import CopyStream
 from kgv_assets.security.erasure import redact_suppressed
@@ -180,11 +180,8 @@ def stage_table(
         if bulk is not None:
             with timer.part("indexes"):
                 bulk.finish(conn)
-        # Statistics for the target load's ranking query (a fresh table has none); ANALYZE
-        # needs the owner, so the loader asks the owner's function (130_least_privilege.sql).
-        conn.execute(
-            "SELECT migration.analyze_table(%s::regclass)", (staged(table.name).as_string(conn),)
-        )
+        # Statistics for the target load's ranking query (a fresh table has none).
+        analyze(conn, STAGING, table.name)
         requested = (
             set(keys) if keys is not None else set() if table.is_partitioned else {UNPARTITIONED}
         )

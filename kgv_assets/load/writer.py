@@ -62,6 +62,33 @@ def is_empty(conn: psycopg.Connection, table: str, schema: str = TARGET) -> bool
     return bool(row and row[0])
 
 
+def _owned(conn: psycopg.Connection, name: str) -> bool:
+    """Whether the login may act as the owner of table ``name`` (a member of it, a superuser)."""
+    row = conn.execute(
+        "SELECT pg_has_role(current_user, relowner, 'USAGE') FROM pg_class"
+        " WHERE oid = %s::regclass",
+        (name,),
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def analyze(conn: psycopg.Connection, schema: str, table: str) -> None:
+    """Renew the planner's statistics of ``schema.table`` (after a load, after an erasure).
+
+    ANALYZE needs the table's owner in PostgreSQL 15. A login that owns the table (or a
+    superuser) runs it itself; any other asks the owner's SECURITY DEFINER function
+    ``migration.analyze_table`` (sql/target/130_least_privilege.sql). Asking the function
+    always was not enough: it runs as ``kgv_owner``, and a table another role owns (staging
+    tables a superuser's first load created) was skipped with nothing but a server warning,
+    so it kept no statistics at all.
+    """
+    name = sql.Identifier(schema, table)
+    if _owned(conn, name.as_string(conn)):
+        conn.execute(sql.SQL("ANALYZE {}").format(name))
+    else:
+        conn.execute("SELECT migration.analyze_table(%s::regclass)", (name.as_string(conn),))
+
+
 _ON_ONLY = re.compile(r" ON ONLY ")
 
 
@@ -91,12 +118,7 @@ class BulkLoad:
         target = sql.Identifier(schema, table)
         name = target.as_string(conn)  # quoted: staging tables have mixed-case names
         deferred = cls(target)
-        owner = conn.execute(
-            "SELECT pg_has_role(current_user, relowner, 'USAGE') FROM pg_class"
-            " WHERE oid = %s::regclass",
-            (name,),
-        ).fetchone()
-        if not (owner and owner[0]):
+        if not _owned(conn, name):
             # The loader owns no table: the owner's function defers the same, where it may
             # call it (sql/target/130_least_privilege.sql).
             granted = conn.execute(
@@ -246,6 +268,9 @@ class MergeWriter:
                 started = time.perf_counter()
                 self._deferred.finish(self.conn)
                 self.index_seconds = time.perf_counter() - started
+            # A table loaded from empty has no statistics yet: the checks and the loads of the
+            # tables that look it up are planned with them, not with guesses.
+            analyze(self.conn, TARGET, self.table)
             return MergeCounts(self.rows, 0, 0)
         target = sql.Identifier(TARGET, self.table)
         where_partition = (

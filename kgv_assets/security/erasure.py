@@ -34,6 +34,7 @@ from psycopg.rows import dict_row
 
 from kgv_assets.backup import dumps, retention
 from kgv_assets.layout import STAGING, TARGET
+from kgv_assets.load.writer import analyze
 from kgv_assets.transform.tables import application_history, applications
 
 APPLICATION_COLUMNS = (
@@ -209,9 +210,7 @@ def erase(conn: psycopg.Connection, application_id: str) -> Erasure:
             erased_at = inserted[0]
         # The planner's statistics sample column values (most common values): renewed.
         for place in PLACES:
-            conn.execute(
-                "SELECT migration.analyze_table(%s::regclass)", (f"{TARGET}.{place.target}",)
-            )
+            analyze(conn, TARGET, place.target)
     return Erasure(key, erased_at, rows, inserted is not None)
 
 

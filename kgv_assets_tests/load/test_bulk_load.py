@@ -93,6 +93,8 @@ def test_bulk_load_then_merge(target: psycopg.Connection) -> None:
         assert writer.bulk
         writer.add(_users(3))
         assert writer.merge(None).inserted == 3
+    stats = "SELECT count(*) > 0 FROM pg_stats WHERE schemaname = 'kgv' AND tablename = 'users'"
+    assert target.execute(stats).fetchone() == (True,), "a table loaded from empty is analysed"
     with target.transaction():
         writer = MergeWriter(target, "identifiers", LOGIN_COLUMNS, ["id"])
         writer.add(
