@@ -73,14 +73,14 @@ def _owned(conn: psycopg.Connection, name: str) -> bool:
 
 
 def analyze(conn: psycopg.Connection, schema: str, table: str) -> None:
-    """Renew the planner's statistics of ``schema.table`` (after a load, after an erasure).
+    """Renew the planner's statistics of ``schema.table`` (after an erasure: they sample values).
 
     ANALYZE needs the table's owner in PostgreSQL 15. A login that owns the table (or a
     superuser) runs it itself; any other asks the owner's SECURITY DEFINER function
     ``migration.analyze_table`` (sql/target/130_least_privilege.sql). Asking the function
-    always was not enough: it runs as ``kgv_owner``, and a table another role owns (staging
-    tables a superuser's first load created) was skipped with nothing but a server warning,
-    so it kept no statistics at all.
+    always was not enough: it runs as ``kgv_owner``, and a table another role owns (tables a
+    superuser created) was skipped with nothing but a server warning, its old statistics
+    kept.
     """
     name = sql.Identifier(schema, table)
     if _owned(conn, name.as_string(conn)):
@@ -268,9 +268,6 @@ class MergeWriter:
                 started = time.perf_counter()
                 self._deferred.finish(self.conn)
                 self.index_seconds = time.perf_counter() - started
-            # A table loaded from empty has no statistics yet: the checks and the loads of the
-            # tables that look it up are planned with them, not with guesses.
-            analyze(self.conn, TARGET, self.table)
             return MergeCounts(self.rows, 0, 0)
         target = sql.Identifier(TARGET, self.table)
         where_partition = (

@@ -21,7 +21,7 @@ from kgv_assets.load.quarantine import decode_raw_value
 from kgv_assets.load.staging import stage_table
 from kgv_assets.resources.legacy_source import LegacySourceResource
 from kgv_assets.schema_migrations import apply_sql_files
-from kgv_assets_tests.conftest import login_url, prepare_logins, write_mischenfelder
+from kgv_assets_tests.conftest import write_mischenfelder
 from kgv_assets_tests.resources.test_copy_format import NASTY
 from kgv_assets_tests.resources.test_odbc import SqliteOverOdbc
 
@@ -290,37 +290,3 @@ def test_a_load_through_odbc_lands_the_rows_of_the_sqlite_source(
             "Notiz mit",
         ]
         assert through_odbc.quarantined_rows == direct.quarantined_rows - 3
-
-
-def _has_statistics(conn: psycopg.Connection, schema: str, table_name: str) -> bool:
-    """Whether ANALYZE wrote column statistics for the table (nothing else writes pg_stats)."""
-    row = conn.execute(
-        "SELECT count(*) FROM pg_stats WHERE schemaname = %s AND tablename = %s",
-        (schema, table_name),
-    ).fetchone()
-    return bool(row and row[0])
-
-
-@pytest.mark.parametrize("login", ["superuser", "kgv_loader"])
-def test_a_load_leaves_statistics_whoever_owns_the_table(
-    tmp_path: Path, pg_url: str, login: str
-) -> None:
-    """The superuser's staging table (its own) and the loader's (kgv_owner's) get analysed.
-
-    The superuser applies the schema itself, as the benchmark does, so its first load creates
-    the staging table; the loader's schema is applied as kgv_owner. Before, every load asked
-    the owner's function, which runs as kgv_owner and skipped the superuser's table with only
-    a server warning: no statistics at all.
-    """
-    if login == "superuser":
-        with psycopg.connect(pg_url) as conn:
-            apply_sql_files(conn)
-        url = pg_url
-    else:
-        prepare_logins(pg_url)
-        url = login_url(pg_url, login)
-    source = _mischenfelder_source(tmp_path, ["a", "b", "c"])
-    with psycopg.connect(url) as conn:
-        stage_table(source, conn, MISCH, None, "run-1")
-        conn.commit()
-        assert _has_statistics(conn, "staging", MISCH.name)
