@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import dagster as dg
@@ -35,9 +36,18 @@ from kgv_assets.sync.store import loaded_baseline, rebaseline, unfinished_partit
 PARENT_RUN_TAG = "kgv/sync_parent_run"
 
 
+FINGERPRINT_THREADS = 2
+"""Tables fingerprinted at once. From SQLite the Arrow reader and polars' row hash release the
+GIL, so two tables take both cores (the whole source at 1M rows: 2.5 → 1.6 s, side by side); a
+server computes two aggregate queries at once on two connections."""
+
+
 def source_fingerprints(source: LegacySourceResource) -> Fingerprints:
     """The source's fingerprints of every legacy table: one aggregate query per table."""
-    return {t.name: source.fingerprints(t) for t in TABLES}
+    with ThreadPoolExecutor(FINGERPRINT_THREADS, "kgv-fingerprint") as pool:
+        return dict(
+            zip([t.name for t in TABLES], pool.map(source.fingerprints, TABLES), strict=True)
+        )
 
 
 @dataclass(frozen=True)
