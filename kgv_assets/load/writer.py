@@ -113,30 +113,44 @@ class BulkLoad:
     by_function: bool = False
 
     @classmethod
-    def begin(cls, conn: psycopg.Connection, schema: str, table: str) -> BulkLoad:
-        """Drop the secondary indexes and foreign keys and disable the audit triggers."""
+    def begin(
+        cls, conn: psycopg.Connection, schema: str, table: str, defer_indexes: bool = True
+    ) -> BulkLoad:
+        """Drop the foreign keys (and the secondary indexes) and disable the audit triggers.
+
+        ``defer_indexes=False`` keeps the indexes: PostgreSQL maintains them during the COPY,
+        on the other core, while the caller prepares the next chunk (a target load, whose
+        conversion in Python takes longer than PostgreSQL's insert and index work).
+        """
         target = sql.Identifier(schema, table)
         name = target.as_string(conn)  # quoted: staging tables have mixed-case names
         deferred = cls(target)
         if not _owned(conn, name):
             # The loader owns no table: the owner's function defers the same, where it may
-            # call it (sql/target/130_least_privilege.sql).
+            # call it (sql/target/130_least_privilege.sql, 140_bulk_load_keeps_indexes.sql).
             granted = conn.execute(
                 "SELECT has_function_privilege("
-                "to_regprocedure('migration.bulk_load_begin(regclass)'), 'EXECUTE')"
+                "to_regprocedure('migration.bulk_load_begin(regclass, boolean)'), 'EXECUTE')"
             ).fetchone()
             if granted and granted[0]:
-                conn.execute("SELECT migration.bulk_load_begin(%s::regclass)", (name,))
+                conn.execute(
+                    "SELECT migration.bulk_load_begin(%s::regclass, %s)", (name, defer_indexes)
+                )
                 deferred.by_function = True
             return deferred
         # Indexes that back no constraint (primary keys and UNIQUE stay: they are the rules).
-        for index, definition in conn.execute(
-            "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i"
-            " JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = %s::regclass"
-            " AND NOT EXISTS (SELECT FROM pg_constraint k WHERE k.conindid = i.indexrelid)"
-            " ORDER BY c.relname",
-            (name,),
-        ).fetchall():
+        indexes = (
+            []
+            if not defer_indexes
+            else conn.execute(
+                "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i"
+                " JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = %s::regclass"
+                " AND NOT EXISTS (SELECT FROM pg_constraint k WHERE k.conindid = i.indexrelid)"
+                " ORDER BY c.relname",
+                (name,),
+            ).fetchall()
+        )
+        for index, definition in indexes:
             # A partitioned table's index is listed ON ONLY the parent; rebuilt, it recurses.
             deferred.indexes.append(_ON_ONLY.sub(" ON ", definition, count=1))
             conn.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(schema, index)))
@@ -224,7 +238,8 @@ class MergeWriter:
             conn.execute("SET LOCAL kgv.audit = 'off'")
             # Sorts for the index builds and the foreign key validation in memory.
             conn.execute("SET LOCAL maintenance_work_mem = '256MB'")
-            self._deferred = BulkLoad.begin(conn, TARGET, table)
+            # The indexes stay: PostgreSQL maintains them beside the conversion (BulkLoad).
+            self._deferred = BulkLoad.begin(conn, TARGET, table, defer_indexes=False)
             self._into = (TARGET, table)
         else:
             conn.execute(

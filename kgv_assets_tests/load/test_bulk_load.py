@@ -72,19 +72,41 @@ def _users(n: int) -> pd.DataFrame:
     )
 
 
+@pytest.mark.parametrize("defer_indexes", [True, False], ids=["indexes-deferred", "indexes-kept"])
 @pytest.mark.parametrize("table", ["kgv.applications", "kgv.application_history"])
-def test_deferred_objects_come_back_as_defined(target: psycopg.Connection, table: str) -> None:
+def test_deferred_objects_come_back_as_defined(
+    target: psycopg.Connection, table: str, defer_indexes: bool
+) -> None:
     before = _catalog(target, table)
     assert before["indexes"] and before["foreign_keys"] and before["triggers"]
     schema, name = table.split(".")
     with target.transaction():
-        deferred = BulkLoad.begin(target, schema, name)
+        deferred = BulkLoad.begin(target, schema, name, defer_indexes)
         during = _catalog(target, table)
-        assert len(during["indexes"]) < len(before["indexes"])
+        if defer_indexes:
+            assert len(during["indexes"]) < len(before["indexes"])
+        else:
+            assert during["indexes"] == before["indexes"]
         assert during["foreign_keys"] == []
         assert {state for _, state in during["triggers"]} == {"D"}
         deferred.finish(target)
     assert _catalog(target, table) == before
+
+
+@pytest.mark.parametrize("defer_indexes", [True, False], ids=["indexes-deferred", "indexes-kept"])
+def test_the_loader_defers_through_the_owners_function(pg_url: str, defer_indexes: bool) -> None:
+    """The loader's login owns no table: the owner's function defers as asked, then restores."""
+    prepare_logins(pg_url)
+    with psycopg.connect(login_url(pg_url, "kgv_loader")) as conn:
+        before = _catalog(conn, "kgv.applications")
+        with conn.transaction():
+            deferred = BulkLoad.begin(conn, "kgv", "applications", defer_indexes)
+            assert deferred.by_function
+            during = _catalog(conn, "kgv.applications")
+            assert (during["indexes"] == before["indexes"]) is not defer_indexes
+            assert during["foreign_keys"] == []
+            deferred.finish(conn)
+        assert _catalog(conn, "kgv.applications") == before
 
 
 def test_bulk_load_then_merge(target: psycopg.Connection) -> None:
