@@ -16,10 +16,11 @@ A second run of unchanged data therefore changes nothing (and the audit trail re
 nothing). Into an empty table the rows are COPied directly, with auditing switched off for
 that transaction (``SET LOCAL kgv.audit = 'off'``): the initial bulk load is not a change.
 That bulk load also defers what PostgreSQL would otherwise do row by row (``BulkLoad``): the
-table's secondary indexes are dropped and built again after the COPY, its foreign keys are
-dropped and added again (one validating join instead of a lookup per row), and the audit
-triggers, which would collect every row in their transition tables only to ignore them, are
-disabled. All of it happens inside the load's transaction: a failed load rolls it back, and
+table's foreign keys are dropped and added again (one validating join instead of a lookup per
+row), and the audit triggers, which would collect every row in their transition tables only
+to ignore them, are disabled. A staging table's secondary indexes are dropped and built again
+after the COPY; a target table keeps them, since PostgreSQL maintains them on the other core
+while Python converts the next chunk (building them afterwards left Python waiting). All of it happens inside the load's transaction: a failed load rolls it back, and
 other sessions never see the table without its indexes or constraints.
 """
 
