@@ -57,8 +57,10 @@ NOTES = [
     " as NUMERIC), on '12a' and on NUL bytes unless every column is read and cast as text and"
     " NUL removed (bench/peer_dlt.py).",
     "schema floor: the kgv rows of the in-process run, COPied (binary) into a fresh database"
-    " with sql/target applied as the project applies it, the way the bulk load does it"
-    " (secondary indexes and foreign keys built after the COPY, audit triggers off).",
+    " with sql/target applied as the project applies it, on one core the cheapest way"
+    " (secondary indexes and foreign keys built after the COPY, audit triggers off; the"
+    " migration's own bulk load keeps a target table's indexes, PostgreSQL maintaining them"
+    " on the second core while Python converts).",
     "incremental: 1 % of all legacy rows changed in the busiest year (Antrag and Verlauf), then"
     " one legacy_changes_sensor evaluation and the incremental_migration job on the database"
     " the CLI run migrated.",
