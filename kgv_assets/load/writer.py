@@ -20,8 +20,9 @@ table's foreign keys are dropped and added again (one validating join instead of
 row), and the audit triggers, which would collect every row in their transition tables only
 to ignore them, are disabled. A staging table's secondary indexes are dropped and built again
 after the COPY; a target table keeps them, since PostgreSQL maintains them on the other core
-while Python converts the next chunk (building them afterwards left Python waiting). All of it happens inside the load's transaction: a failed load rolls it back, and
-other sessions never see the table without its indexes or constraints.
+while Python converts the next chunk (building them afterwards left Python waiting). All of
+it happens inside the load's transaction: a failed load rolls it back, and other sessions
+never see the table without its indexes or constraints.
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import LiteralString
 
 import numpy as np
 import pandas as pd
@@ -11,6 +12,7 @@ import psycopg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from psycopg import sql
 
 from kgv_assets.resources.copy_format import encode_copy_csv, encode_copy_text, polars_for_copy
 from kgv_assets.resources.postgres import CopyStream, copy_frame
@@ -164,10 +166,8 @@ def test_timestamps_and_mixed_objects(pg: psycopg.Connection, polars: bool) -> N
 
 
 # Target-row columns as the loads build them: (PostgreSQL type, pandas values) per kind.
-_instants = st.datetimes(
-    min_value=dt.datetime(1893, 4, 1), max_value=dt.datetime(2100, 1, 1), allow_imaginary=False
-)
-_KINDS = {
+_instants = st.datetimes(min_value=dt.datetime(1893, 4, 1), max_value=dt.datetime(2100, 1, 1))
+_KINDS: dict[str, tuple[LiteralString, st.SearchStrategy[object]]] = {
     "text": ("text", st.one_of(st.none(), storable, st.just(float("nan")))),
     "jsonb": (
         "jsonb",
@@ -183,11 +183,11 @@ _KINDS = {
 
 def _column(kind: str, values: list[object]) -> pd.Series:
     if kind == "int":
-        return pd.Series(pd.array(values, dtype="Int64"))
+        return pd.Series(values, dtype="Int64")
     if kind == "float":
-        return pd.Series(pd.array(values, dtype="Float64"))
+        return pd.Series(values, dtype="Float64")
     if kind == "bool":
-        return pd.Series(pd.array(values, dtype="boolean"))
+        return pd.Series(values, dtype="boolean")
     if kind in ("aware", "naive"):
         stamps = pd.Series(pd.to_datetime(pd.Series(values, dtype=object)), dtype="datetime64[ns]")
         return (
@@ -213,9 +213,16 @@ def test_polars_csv_sends_what_pandas_text_sends(
             for k, (_, values) in _KINDS.items()
         }
     )
-    columns = ", ".join(f"{k} {pg_type}" for k, (pg_type, _) in _KINDS.items())
-    pg.execute(f"CREATE TEMP TABLE IF NOT EXISTS sent_text (i int, {columns})")
-    pg.execute(f"CREATE TEMP TABLE IF NOT EXISTS sent_csv (i int, {columns})")
+    columns = sql.SQL(", ").join(
+        sql.SQL("{} {}").format(sql.Identifier(k), sql.SQL(pg_type))
+        for k, (pg_type, _) in _KINDS.items()
+    )
+    for name in ("sent_text", "sent_csv"):
+        pg.execute(
+            sql.SQL("CREATE TEMP TABLE IF NOT EXISTS {} (i int, {})").format(
+                sql.Identifier(name), columns
+            )
+        )
     pg.execute("TRUNCATE sent_text, sent_csv")
     df.insert(0, "i", range(n))
     with pg.transaction():
