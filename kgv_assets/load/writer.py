@@ -141,18 +141,13 @@ class BulkLoad:
                 deferred.by_function = True
             return deferred
         # Indexes that back no constraint (primary keys and UNIQUE stay: they are the rules).
-        indexes = (
-            []
-            if not defer_indexes
-            else conn.execute(
-                "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i"
-                " JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = %s::regclass"
-                " AND NOT EXISTS (SELECT FROM pg_constraint k WHERE k.conindid = i.indexrelid)"
-                " ORDER BY c.relname",
-                (name,),
-            ).fetchall()
-        )
-        for index, definition in indexes:
+        for index, definition in conn.execute(
+            "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i"
+            " JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = %s::regclass"
+            " AND NOT EXISTS (SELECT FROM pg_constraint k WHERE k.conindid = i.indexrelid)"
+            " AND %s ORDER BY c.relname",
+            (name, defer_indexes),
+        ).fetchall():
             # A partitioned table's index is listed ON ONLY the parent; rebuilt, it recurses.
             deferred.indexes.append(_ON_ONLY.sub(" ON ", definition, count=1))
             conn.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(schema, index)))
