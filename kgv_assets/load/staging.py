@@ -6,11 +6,10 @@ and put the others into the quarantine with their reasons. A chunk read Arrow-na
 polars frame: the schema's rules run as polars expressions (``legacy_reasons``, differential-
 tested against the pandera schema) and polars writes the COPY as csv; a pandas chunk (pyodbc,
 or bytes that are not UTF-8) goes through the pandera schema and COPY text. The whole load is
-one transaction: the
-partitions' old rows and old quarantine entries are deleted first, so a (re)load is idempotent
-and a failed load leaves the previous state untouched. The same transaction records the
-source fingerprints of the loaded partitions (``kgv_assets.sync.store``: what incremental sync
-compares against).
+one transaction: the partitions' old rows and old quarantine entries are deleted first, so a
+(re)load is idempotent and a failed load leaves the previous state untouched. The same
+transaction records the source fingerprints of the loaded partitions (``kgv_assets.sync.store``:
+what incremental sync compares against).
 """
 
 from __future__ import annotations
