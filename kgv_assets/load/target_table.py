@@ -62,6 +62,10 @@ def _staging_query(
         p=sql.Identifier(PARTITION_COLUMN), h=sql.Identifier(HASH_COLUMN)
     )
     rows = staged(source.name)
+    # The rows come in the window's order (by key): nothing downstream needs them by partition,
+    # and sorting the whole result again by partition cost a third of the ranking query
+    # (history at 1M rows: 0.9 of 2.6 s); the COPY into the yearly history partitions was as
+    # fast without it (measured side by side).
     scope = sql.SQL("")
     params: list[object] = []
     if keys is not None:
@@ -74,7 +78,7 @@ def _staging_query(
         "SELECT * FROM (SELECT {columns}, s.{p} AS {p}, s.{h} AS {h}, "
         "row_number() OVER w AS _dup_rank, first_value(s.{h}) OVER w AS _first_hash{extra} "
         "FROM {staged} s {scope} WINDOW w AS (PARTITION BY {key_cols} ORDER BY {order})) ranked"
-        "{filter} ORDER BY {p}"
+        "{filter}"
     ).format(
         columns=columns,
         p=sql.Identifier(PARTITION_COLUMN),
