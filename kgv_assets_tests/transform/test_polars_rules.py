@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from bench.source import staged_text as staged
@@ -32,7 +32,7 @@ from kgv_assets.transform import (
 )
 from kgv_assets.transform.conversion import WHITESPACE, Converted, to_polars
 from kgv_assets.transform.oracles import ORACLES, with_oracles
-from kgv_assets.transform.tables import application_history, applications, entry_numbers
+from kgv_assets.transform.tables import application_history, applications, checks, entry_numbers
 from kgv_assets.transform.tables import file_references as file_reference_table
 from kgv_assets.transform.tables.mapping import apply_rules, legacy_values
 from kgv_assets_tests.transform.strategies import legacy_text, series
@@ -265,3 +265,34 @@ def test_legacy_values_are_each_rows_non_null_cells_in_column_order(rows) -> Non
     assert [list(d.items()) if d else None for d in got] == [
         list(d.items()) if d else None for d in expected
     ]
+
+
+PATTERNS = [checks.UUID, checks.POSTAL_CODE, checks.PHONE_E164, checks.EMAIL]
+_separator = st.sampled_from(["\n", "\x1c", "\x1f", "\x85", "\u3000", " ", *WHITESPACE])
+_near_pattern = st.one_of(
+    *(st.from_regex(p, fullmatch=True) for p in PATTERNS),
+    st.from_regex(r"[0-9a-fA-F\-+@.]{0,40}\n?", fullmatch=True),
+    # Around Python's white space that Rust's lacks (U+001C..U+001F) and the separators.
+    st.lists(
+        st.one_of(st.sampled_from(["a", "9", "+", "@", "."]), _separator), min_size=3, max_size=9
+    ).map("".join),
+)
+
+
+@pytest.mark.parametrize("pattern", PATTERNS, ids=["uuid", "postal_code", "phone", "email"])
+@settings(max_examples=200, deadline=None)
+@given(values=st.lists(st.one_of(_padded(_near_pattern), _near_pattern, legacy_text), max_size=30))
+@example(values=["a\x1c@b.de", "a@b\x1f.de", "12345\n", "+4930123456\n", "a@b.de"])
+def test_schema_patterns_match_in_polars_as_in_python(pattern, values) -> None:
+    s = series([v for v in values if v is not None])
+    expected = s.str.fullmatch(pattern)
+    pd.testing.assert_series_equal(checks.fullmatch(pattern)(s), expected, check_exact=True)
+
+
+def test_schema_patterns_take_pandas_for_what_polars_cannot_hold() -> None:
+    s = series(["0" * 5, "1234\udcff", None, "+4930123456"])
+    assert to_polars(s) is None or to_polars(s).null_count()
+    for pattern in PATTERNS:
+        pd.testing.assert_series_equal(checks.fullmatch(pattern)(s), s.str.fullmatch(pattern))
+    with pytest.raises(ValueError, match="not anchored"):
+        checks.fullmatch(r"[0-9]{5}")
