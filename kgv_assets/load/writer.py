@@ -17,8 +17,9 @@ nothing). Into an empty table the rows are COPied directly, with auditing switch
 that transaction (``SET LOCAL kgv.audit = 'off'``): the initial bulk load is not a change.
 That bulk load also defers what PostgreSQL would otherwise do row by row (``BulkLoad``): the
 table's foreign keys are dropped and added again (one validating join instead of a lookup per
-row), and the audit triggers, which would collect every row in their transition tables only
-to ignore them, are disabled. A staging table's secondary indexes are dropped and built again
+row; a partitioned table's by probing the referenced key, see ``_probing_foreign_keys``), and
+the audit triggers, which would collect every row in their transition tables only to ignore
+them, are disabled. A staging table's secondary indexes are dropped and built again
 after the COPY; a target table keeps them, since PostgreSQL maintains them on the other core
 while Python converts the next chunk (building them afterwards left Python waiting). All of
 it happens inside the load's transaction: a failed load rolls it back, and other sessions
@@ -29,7 +30,8 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import LiteralString, cast
 
@@ -97,6 +99,44 @@ _ON_ONLY = re.compile(r" ON ONLY ")
 def _from_catalog(text: str) -> LiteralString:
     """SQL that PostgreSQL itself wrote (``pg_get_indexdef``, ``pg_get_constraintdef``)."""
     return cast(LiteralString, text)
+
+
+PROBING = {"enable_hashjoin": "off", "enable_mergejoin": "off"}
+"""The planner settings under which a partitioned table's foreign keys are validated."""
+
+
+@contextmanager
+def _probing_foreign_keys(conn: psycopg.Connection, name: str) -> Iterator[None]:
+    """A partitioned table's foreign keys validated by probing the referenced key per row.
+
+    PostgreSQL 15 validates a foreign key of a partitioned table once per partition, and hashes
+    the whole referenced table each time: the history's 42 yearly partitions hashed the 180,000
+    applications 42 times (2.3 s for its two keys at 1M rows). Probing the referenced table's
+    unique index for each row instead took 1.25 s (side by side, same data). The settings are
+    the load transaction's (``set_config(…, true)``) and are put back afterwards; after an
+    error the transaction's rollback undoes them. Other tables validate as the planner likes.
+    """
+    found = conn.execute(
+        "SELECT relkind = 'p' FROM pg_class WHERE oid = %s::regclass", (name,)
+    ).fetchone()
+    if not (found and found[0]):
+        yield
+        return
+    saved = {setting: _setting(conn, setting) for setting in PROBING}
+    _configure(conn, PROBING)
+    yield
+    _configure(conn, saved)
+
+
+def _setting(conn: psycopg.Connection, setting: str) -> str:
+    row = conn.execute("SELECT current_setting(%s)", (setting,)).fetchone()
+    assert row is not None, "current_setting returns a row"
+    return str(row[0])
+
+
+def _configure(conn: psycopg.Connection, settings: dict[str, str]) -> None:
+    for setting, value in settings.items():
+        conn.execute("SELECT set_config(%s, %s, true)", (setting, value))
 
 
 @dataclass
@@ -176,18 +216,19 @@ class BulkLoad:
 
     def finish(self, conn: psycopg.Connection) -> None:
         """Build the indexes, add (and so validate) the foreign keys, enable the triggers."""
-        if self.by_function:
-            conn.execute(
-                "SELECT migration.bulk_load_finish(%s::regclass)", (self.table.as_string(conn),)
-            )
-        for definition in self.indexes:
-            conn.execute(sql.SQL(_from_catalog(definition)))
-        for constraint, definition in self.foreign_keys:
-            conn.execute(
-                sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} {}").format(
-                    self.table, sql.Identifier(constraint), sql.SQL(_from_catalog(definition))
+        with _probing_foreign_keys(conn, self.table.as_string(conn)):
+            if self.by_function:
+                conn.execute(
+                    "SELECT migration.bulk_load_finish(%s::regclass)", (self.table.as_string(conn),)
                 )
-            )
+            for definition in self.indexes:
+                conn.execute(sql.SQL(_from_catalog(definition)))
+            for constraint, definition in self.foreign_keys:
+                conn.execute(
+                    sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} {}").format(
+                        self.table, sql.Identifier(constraint), sql.SQL(_from_catalog(definition))
+                    )
+                )
         for trigger in self.triggers:
             conn.execute(
                 sql.SQL("ALTER TABLE {} ENABLE TRIGGER {}").format(

@@ -14,7 +14,7 @@ import pandas as pd
 import psycopg
 import pytest
 
-from kgv_assets.load.writer import BulkLoad, MergeWriter, analyze
+from kgv_assets.load.writer import BulkLoad, MergeWriter, _probing_foreign_keys, analyze
 from kgv_assets.schema_migrations import apply_sql_files
 from kgv_assets_tests.conftest import login_url, prepare_logins
 
@@ -167,6 +167,46 @@ def test_a_broken_foreign_key_fails_the_bulk_load(target: psycopg.Connection) ->
         writer.merge(None)
     assert target.execute("SELECT count(*) FROM kgv.identifiers").fetchone() == (0,)
     assert _catalog(target, "kgv.identifiers") == before
+
+
+def _planner(conn: psycopg.Connection) -> tuple[str, str]:
+    row = conn.execute(
+        "SELECT current_setting('enable_hashjoin'), current_setting('enable_mergejoin')"
+    ).fetchone()
+    assert row is not None
+    return row[0], row[1]
+
+
+@pytest.mark.parametrize(
+    ("table", "probing"), [("kgv.application_history", True), ("kgv.applications", False)]
+)
+def test_a_partitioned_tables_foreign_keys_are_validated_by_probing(
+    target: psycopg.Connection, table: str, probing: bool
+) -> None:
+    """Per partition PostgreSQL would hash the whole referenced table: index probes instead."""
+    with target.transaction():
+        target.execute("SET LOCAL enable_mergejoin = off")  # the caller's own setting stays
+        with _probing_foreign_keys(target, table):
+            assert _planner(target) == (("off", "off") if probing else ("on", "off"))
+        assert _planner(target) == ("on", "off")
+    assert _planner(target) == ("on", "on")
+
+
+def test_a_broken_foreign_key_fails_the_bulk_load_of_a_partitioned_table(
+    target: psycopg.Connection,
+) -> None:
+    before = _catalog(target, "kgv.application_history")
+    with pytest.raises(psycopg.errors.ForeignKeyViolation), target.transaction():
+        deferred = BulkLoad.begin(target, "kgv", "application_history", defer_indexes=False)
+        target.execute(
+            "INSERT INTO kgv.application_history (id, application_id, event_date, legacy_hash,"
+            " legacy_partition) VALUES (%s, %s, '2001-05-01', 1, '2001')",
+            (_uid(1), _uid(99)),
+        )
+        deferred.finish(target)
+    assert target.execute("SELECT count(*) FROM kgv.application_history").fetchone() == (0,)
+    assert _catalog(target, "kgv.application_history") == before
+    assert _planner(target) == ("on", "on")
 
 
 def _has_statistics(conn: psycopg.Connection, schema: str, table: str) -> bool:
