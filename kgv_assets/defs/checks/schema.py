@@ -20,32 +20,43 @@ from kgv_assets.validation.columns import schema_changes
 
 SCHEMA_KEY = "dagster/column_schema"
 CHECK_NAME = "column_schema_change"  # the name Dagster's builder gives its checks
-PAGE = 200
+
+
+def _latest(
+    instance: dg.DagsterInstance, key: dg.AssetKey, before: float | None
+) -> tuple[str, dg.TableSchema | None, float] | None:
+    """The latest materialization before ``before``: its run, column schema, the run's start."""
+    page = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=key, before_timestamp=before), limit=1
+    )
+    if not page.records:
+        return None
+    record = page.records[0]
+    materialization = record.asset_materialization
+    value = materialization.metadata.get(SCHEMA_KEY) if materialization else None
+    schema = value.value if isinstance(value, dg.TableSchemaMetadataValue) else None
+    run = instance.get_run_record_by_id(record.run_id)
+    started = run.start_time if run and run.start_time else record.timestamp
+    return record.run_id, schema, min(started, record.timestamp)
 
 
 def _last_two_runs(
     instance: dg.DagsterInstance, key: dg.AssetKey
 ) -> list[tuple[str, dg.TableSchema | None]]:
-    """(run id, column schema) of the latest materialization of the last two runs."""
+    """(run id, column schema) of the latest materialization of the last two runs.
+
+    The latest materialization, then the latest one stored before its run started: one record
+    each, where paging back over the latest run's records read one per partition (every
+    partition of a single-run backfill, with its metadata). Runs of the project do not overlap
+    (dagster.yaml queues one ``kgv/run_kind`` run at a time), so what was stored before a run
+    started is the previous run's.
+    """
     found: list[tuple[str, dg.TableSchema | None]] = []
-    cursor = None
-    while len(found) < 2:
-        page = instance.fetch_materializations(
-            dg.AssetRecordsFilter(asset_key=key), limit=PAGE, cursor=cursor
-        )
-        for record in page.records:
-            run_id = record.run_id
-            if found and found[-1][0] == run_id:
-                continue
-            materialization = record.asset_materialization
-            value = materialization.metadata.get(SCHEMA_KEY) if materialization else None
-            schema = value.value if isinstance(value, dg.TableSchemaMetadataValue) else None
+    before: float | None = None
+    while len(found) < 2 and (latest := _latest(instance, key, before)) is not None:
+        run_id, schema, before = latest
+        if not found or found[-1][0] != run_id:  # the same run again: its start is unknown
             found.append((run_id, schema))
-            if len(found) == 2:
-                break
-        if not page.has_more:
-            break
-        cursor = page.cursor
     return found
 
 
