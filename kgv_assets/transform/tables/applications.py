@@ -113,11 +113,14 @@ class ApplicationsLoader(RuleLoader):
 
     def prepare(self, conn: psycopg.Connection) -> None:
         """Read the file references once: parsed Aktenzeichen are matched in memory."""
+        # (district_code, number, year) is UNIQUE (sql/target/030): one row per parsed
+        # reference without DISTINCT ON, whose sort read the table through that index
+        # (0.22 against 0.05 s for a sequential scan at 180,000 references).
         refs = read_frame(
             conn,
             sql.SQL(
-                "SELECT DISTINCT ON (district_code, number, year) district_code, number, year,"
-                " id::text AS file_reference_id FROM kgv.file_references"
+                "SELECT district_code, number, year, id::text AS file_reference_id"
+                " FROM kgv.file_references"
                 " WHERE district_code IS NOT NULL AND number IS NOT NULL AND year IS NOT NULL"
             ),
         )
