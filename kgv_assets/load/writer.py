@@ -216,11 +216,10 @@ class BulkLoad:
 
     def finish(self, conn: psycopg.Connection) -> None:
         """Build the indexes, add (and so validate) the foreign keys, enable the triggers."""
-        with _probing_foreign_keys(conn, self.table.as_string(conn)):
+        name = self.table.as_string(conn)
+        with _probing_foreign_keys(conn, name):
             if self.by_function:
-                conn.execute(
-                    "SELECT migration.bulk_load_finish(%s::regclass)", (self.table.as_string(conn),)
-                )
+                conn.execute("SELECT migration.bulk_load_finish(%s::regclass)", (name,))
             for definition in self.indexes:
                 conn.execute(sql.SQL(_from_catalog(definition)))
             for constraint, definition in self.foreign_keys:

@@ -17,7 +17,7 @@ def existing_ids(column: str, table: str) -> sql.Composed:
 
 
 def read_frame(conn: psycopg.Connection, query: sql.Composed | sql.SQL) -> pd.DataFrame:
-    """A lookup table read whole: a reference table, or the file references (one a number)."""
+    """A lookup table read whole: a reference table, or the file references (180,000 at 1M)."""
     with conn.cursor() as cur:
         cur.execute(query)
         names = [d.name for d in cur.description or []]
