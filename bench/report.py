@@ -36,6 +36,9 @@ TARGET_ROWS_PER_SECOND = 35_000
 TARGET_CPU_PER_WALL = 1.5
 TARGET_INCREMENTAL_SPEEDUP = 10.0
 TARGET_PEAK_MB = 1024
+# the stages a raw copy (pgloader, sling, dlt) does too, and those only the migration does
+COPY_STAGES = ("extract", "staging write", "target write", "index/constraint build")
+OWN_STAGES = ("legacy validation", "transform", "checks", "report")
 NOTES = [
     "rows/s: legacy rows of the whole source per second of the step's wall clock; work rows/s:"
     " per second of the in-process clock around the job alone.",
@@ -163,8 +166,13 @@ def _ratio(a: float | None, b: float | None) -> float | None:
     return round(a / b, 2) if a is not None and b else None
 
 
-def _target(target: float, measured: float | None, met: bool) -> dict[str, object]:
-    return {"target": target, "measured": measured, "met": bool(measured is not None and met)}
+def _target(key: str, target: float, measured: float | None, met: bool) -> dict[str, object]:
+    return {
+        "key": key,
+        "target": target,
+        "measured": measured,
+        "met": bool(measured is not None and met),
+    }
 
 
 def ratios(
@@ -201,25 +209,28 @@ def ratios(
         "full_work_vs_sensor_plus_incremental_work": _ratio(work, sync),
         "targets": {
             "CLI wall ≤ 4x pgloader (all text)": _target(
+                "cli",
                 TARGET_CLI_VS_PGLOADER,
                 cli_vs_pgl,
                 cli_vs_pgl is not None and cli_vs_pgl <= TARGET_CLI_VS_PGLOADER,
             ),
             "≥ 35,000 legacy rows/s of work": _target(
+                "rate",
                 TARGET_ROWS_PER_SECOND,
                 work_rate,
                 work_rate is not None and work_rate >= TARGET_ROWS_PER_SECOND,
             ),
             "CPU ÷ wall ≥ 1.5 (machine, in-process run)": _target(
-                TARGET_CPU_PER_WALL, cpu, cpu is not None and cpu >= TARGET_CPU_PER_WALL
+                "cpu", TARGET_CPU_PER_WALL, cpu, cpu is not None and cpu >= TARGET_CPU_PER_WALL
             ),
             "incremental ≥ 10x faster than full (CLI)": _target(
+                "incremental",
                 TARGET_INCREMENTAL_SPEEDUP,
                 speedup,
                 speedup is not None and speedup >= TARGET_INCREMENTAL_SPEEDUP,
             ),
             f"peak memory ≤ 1 GiB (at {legacy_rows:,} rows)": _target(
-                TARGET_PEAK_MB, peak or None, 0 < peak <= TARGET_PEAK_MB
+                "memory", TARGET_PEAK_MB, peak or None, 0 < peak <= TARGET_PEAK_MB
             ),
         },
         "scaling_measured": bool(scaled),
@@ -309,6 +320,99 @@ def scaling_markdown(scaled: Sequence[Mapping[str, object]]) -> str:
     return "\n".join(lines)
 
 
+def _sum(per: Mapping[str, object], names: Sequence[str]) -> float:
+    return sum(float(v) for n in names if isinstance(v := per.get(n), int | float))
+
+
+def what_is_left(
+    summary: Mapping[str, Mapping[str, object]],
+    stages: Mapping[str, object] | None,
+    targets: Mapping[str, Mapping[str, object]],
+) -> list[str]:
+    """For each target not met: how far off it is and where the rest of the time goes.
+
+    Computed from this run's own figures only: the budget the target allows, the measured
+    value, and the parts of the run that fill it (the per-stage table, the floors, the CPU of
+    the process tree and of the server, the incremental command's start-up).
+    """
+    met = {t["key"]: bool(t["met"]) for t in targets.values()}
+    by_key = {t["key"]: t for t in targets.values()}
+    full = _get(summary, "full_cli", "seconds_median")
+    work = _get(summary, "full_in_process", "work_seconds_median")
+    pgl = _get(summary, "pgloader_text", "seconds_median")
+    schema = _get(summary, "schema_floor", "work_seconds_median")
+    floor = _get(summary, "copy_floor", "seconds_median")
+    rows = _get(summary, "full_in_process", "rows")
+    per = stages.get("stages") if stages else None
+    lines: list[str] = []
+    split = ""
+    if isinstance(per, dict) and work:
+        own, copy = _sum(per, OWN_STAGES), _sum(per, COPY_STAGES)
+        rest = work - own - copy
+        split = (
+            f" Of the work's {work:.1f} s, the rules and checks no peer runs ("
+            f"{', '.join(OWN_STAGES)}) take {own:.1f} s"
+            + (f", {own / pgl:.1f}x pgloader's whole copy on their own" if pgl else "")
+            + f"; reading and writing ({', '.join(COPY_STAGES)}) {copy:.1f} s"
+            + (f" against pgloader's {pgl:.1f} s" if pgl else "")
+            + (f" and the schema floor's {schema:.1f} s" if schema else "")
+            + f"; Dagster and the rest {rest:.1f} s."
+        )
+    if not met["cli"] and full and pgl:
+        budget = TARGET_CLI_VS_PGLOADER * pgl
+        lines.append(
+            f"- CLI wall: the target allows {budget:.1f} s ({TARGET_CLI_VS_PGLOADER:g} x"
+            f" {pgl:.1f} s), the run took {full:.1f} s, {full - budget:.1f} s more.{split}"
+        )
+    if not met["rate"] and work and rows:
+        budget = rows / TARGET_ROWS_PER_SECOND
+        floors = (schema or 0.0) + (floor or 0.0)
+        lines.append(
+            f"- rows/s: {rows:,.0f} rows at {TARGET_ROWS_PER_SECOND:,} rows/s allow"
+            f" {budget:.1f} s of work, it took {work:.1f} s, {work - budget:.1f} s more;"
+            f" the COPY floor and the schema floor alone take {floors:.1f} s"
+            f" ({floors / budget:.0%} of that budget)." + (split if met["cli"] else "")
+        )
+    run = summary.get("full_in_process", {})
+    wall = _get(summary, "full_in_process", "seconds_median")
+    tree, server = run.get("cpu_seconds_median"), run.get("server_cpu_seconds_median")
+    if not met["cpu"] and wall and isinstance(tree, float) and isinstance(server, float):
+        lines.append(
+            f"- CPU ÷ wall: over the in-process run's {wall:.1f} s the Python process tree used"
+            f" {tree:.1f} CPU s ({tree / wall:.2f} of a core) and the PostgreSQL server"
+            f" {server:.1f} s ({server / wall:.2f}); the steps run one after another in one"
+            f" process, so the second core works only while the server does. At this Python"
+            f" share, {TARGET_CPU_PER_WALL:g} cores need"
+            f" {TARGET_CPU_PER_WALL * wall - tree:.1f} s of server CPU"
+            f" (or Python's work spread over processes)."
+        )
+    incremental = _get(summary, "incremental", "seconds_median")
+    incremental_work = _get(summary, "incremental", "work_seconds_median")
+    if not met["incremental"] and full and incremental:
+        budget = full / TARGET_INCREMENTAL_SPEEDUP
+        text = (
+            f"- incremental: {TARGET_INCREMENTAL_SPEEDUP:g}x faster than the full {full:.1f} s"
+            f" allows {budget:.1f} s, the sync took {incremental:.1f} s"
+        )
+        if incremental_work is not None:
+            start = incremental - incremental_work
+            text += (
+                f": {start:.1f} s the command's start (imports, the definitions, launching the"
+                f" run; {start / budget:.0%} of the budget on its own) and {incremental_work:.1f}"
+                f" s of work, which reloads and re-checks each changed partition whole"
+            )
+        lines.append(text + ".")
+    peak = by_key["memory"]["measured"]
+    if not met["memory"] and isinstance(peak, int | float):
+        lines.append(
+            f"- memory: peak {peak:,.0f} MiB, {peak - TARGET_PEAK_MB:,.0f} MiB over"
+            f" {TARGET_PEAK_MB:,} MiB."
+        )
+    if not lines:
+        return []
+    return ["", "What is left, per target not met (from this run's own figures):", "", *lines]
+
+
 def _where_the_time_is(stages: Mapping[str, object] | None) -> list[str]:
     if not stages:
         return []
@@ -382,6 +486,7 @@ def markdown(result: Mapping[str, object]) -> str:
         )
     if not all(t["met"] for t in targets.values()):
         lines += _where_the_time_is(stages if isinstance(stages, dict) else None)
+        lines += what_is_left(summary, stages if isinstance(stages, dict) else None, targets)
     notes = result.get("notes")
     if notes:
         lines += ["", "Notes:", "", *(f"- {n}" for n in notes)]  # type: ignore[union-attr]
