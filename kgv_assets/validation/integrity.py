@@ -149,7 +149,9 @@ def views_current(conn: psycopg.Connection, views: Sequence[tuple[str, str]]) ->
     """Each materialized view holds exactly what its query returns now (refreshed after loads).
 
     Compares the stored rows with the view's own definition (``pg_get_viewdef``) both ways
-    (``EXCEPT ALL``), so a load that was not followed by a refresh is found.
+    (``EXCEPT ALL``), so a load that was not followed by a refresh is found. The definition
+    runs once, as a materialized CTE both comparisons read (written out twice, PostgreSQL
+    aggregated the applications twice: 1.1 against 0.5 s at 1M legacy rows).
     """
     stale: dict[str, int] = {}
     rows: dict[str, int] = {}
@@ -161,9 +163,9 @@ def views_current(conn: psycopg.Connection, views: Sequence[tuple[str, str]]) ->
         definition = sql.SQL(cast(LiteralString, str(row[0]).rstrip().rstrip(";")) if row else "")
         counted = conn.execute(
             sql.SQL(
-                "SELECT (SELECT count(*) FROM {v}),"
-                " (SELECT count(*) FROM ((TABLE {v} EXCEPT ALL ({d}))"
-                " UNION ALL (({d}) EXCEPT ALL TABLE {v})) differing)"
+                "WITH now AS MATERIALIZED ({d}) SELECT (SELECT count(*) FROM {v}),"
+                " (SELECT count(*) FROM ((TABLE {v} EXCEPT ALL TABLE now)"
+                " UNION ALL (TABLE now EXCEPT ALL TABLE {v})) differing)"
             ).format(v=name, d=definition)
         ).fetchone()
         rows[f"{schema}.{view}"], stale[f"{schema}.{view}"] = counted or (0, 0)
