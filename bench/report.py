@@ -352,7 +352,12 @@ def what_is_left(
         split = (
             f" Of the work's {work:.1f} s, the rules and checks no peer runs ("
             f"{', '.join(OWN_STAGES)}) take {own:.1f} s"
-            + (f", {own / pgl:.1f}x pgloader's whole copy on their own" if pgl else "")
+            + (
+                f", {own / pgl:.1f}x pgloader's whole copy on their own (the target allows"
+                f" {TARGET_CLI_VS_PGLOADER:g}x for everything)"
+                if pgl
+                else ""
+            )
             + f"; reading and writing ({', '.join(COPY_STAGES)}) {copy:.1f} s"
             + (f" against pgloader's {pgl:.1f} s" if pgl else "")
             + (f" and the schema floor's {schema:.1f} s" if schema else "")
@@ -371,7 +376,15 @@ def what_is_left(
             f"- rows/s: {rows:,.0f} rows at {TARGET_ROWS_PER_SECOND:,} rows/s allow"
             f" {budget:.1f} s of work, it took {work:.1f} s, {work - budget:.1f} s more;"
             f" the COPY floor and the schema floor alone take {floors:.1f} s"
-            f" ({floors / budget:.0%} of that budget)." + (split if met["cli"] else "")
+            f" ({floors / budget:.0%} of that budget)"
+            + (
+                f", and pgloader's raw copy ran at {rows / pgl:,.0f} rows/s on this machine"
+                f" ({TARGET_ROWS_PER_SECOND / (rows / pgl):.0%} of it is the target)"
+                if pgl
+                else ""
+            )
+            + "."
+            + (split if met["cli"] else "")
         )
     run = summary.get("full_in_process", {})
     wall = _get(summary, "full_in_process", "seconds_median")
