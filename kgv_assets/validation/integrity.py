@@ -163,9 +163,9 @@ def views_current(conn: psycopg.Connection, views: Sequence[tuple[str, str]]) ->
         definition = sql.SQL(cast(LiteralString, str(row[0]).rstrip().rstrip(";")) if row else "")
         counted = conn.execute(
             sql.SQL(
-                "WITH now AS MATERIALIZED ({d}) SELECT (SELECT count(*) FROM {v}),"
-                " (SELECT count(*) FROM ((TABLE {v} EXCEPT ALL TABLE now)"
-                " UNION ALL (TABLE now EXCEPT ALL TABLE {v})) differing)"
+                "WITH view_query AS MATERIALIZED ({d}) SELECT (SELECT count(*) FROM {v}),"
+                " (SELECT count(*) FROM ((TABLE {v} EXCEPT ALL TABLE view_query)"
+                " UNION ALL (TABLE view_query EXCEPT ALL TABLE {v})) differing)"
             ).format(v=name, d=definition)
         ).fetchone()
         rows[f"{schema}.{view}"], stale[f"{schema}.{view}"] = counted or (0, 0)
