@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import statistics
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from bench.stages import STAGES
@@ -175,19 +176,41 @@ def _target(key: str, target: float, measured: float | None, met: bool) -> dict[
     }
 
 
+@dataclass(frozen=True)
+class Figures:
+    """The medians the ratios, the targets and what is left are computed from (None: not run)."""
+
+    full: float | None  # the CLI run's wall clock
+    work: float | None  # the in-process run's work
+    pgl: float | None  # pgloader's all-text copy
+    floor: float | None  # the bare COPY
+    schema: float | None  # the schema floor's work
+    incremental: float | None  # the incremental sync's wall clock
+    incremental_work: float | None  # and its work
+
+    @classmethod
+    def of(cls, summary: Mapping[str, Mapping[str, object]]) -> Figures:
+        """The figures of a run's summary."""
+        return cls(
+            full=_get(summary, "full_cli", "seconds_median"),
+            work=_get(summary, "full_in_process", "work_seconds_median"),
+            pgl=_get(summary, "pgloader_text", "seconds_median"),
+            floor=_get(summary, "copy_floor", "seconds_median"),
+            schema=_get(summary, "schema_floor", "work_seconds_median"),
+            incremental=_get(summary, "incremental", "seconds_median"),
+            incremental_work=_get(summary, "incremental", "work_seconds_median"),
+        )
+
+
 def ratios(
     summary: Mapping[str, Mapping[str, object]],
     legacy_rows: int,
     scaled: Sequence[Mapping[str, object]] | None = None,
 ) -> dict[str, object]:
     """The comparisons and the targets, from the medians."""
-    full = _get(summary, "full_cli", "seconds_median")
-    work = _get(summary, "full_in_process", "work_seconds_median")
-    pgl = _get(summary, "pgloader_text", "seconds_median")
-    floor = _get(summary, "copy_floor", "seconds_median")
-    schema = _get(summary, "schema_floor", "work_seconds_median")
-    incremental = _get(summary, "incremental", "seconds_median")
-    incremental_work = _get(summary, "incremental", "work_seconds_median")
+    f = Figures.of(summary)
+    full, work, pgl, floor, schema = f.full, f.work, f.pgl, f.floor, f.schema
+    incremental, incremental_work = f.incremental, f.incremental_work
     sensor = _get(summary, "sensor_tick", "work_seconds_median")
     work_rate = _get(summary, "full_in_process", "work_rows_per_second")
     cpu = _get(summary, "full_in_process", "machine_cpu_per_wall")
@@ -337,11 +360,8 @@ def what_is_left(
     """
     met = {t["key"]: bool(t["met"]) for t in targets.values()}
     by_key = {t["key"]: t for t in targets.values()}
-    full = _get(summary, "full_cli", "seconds_median")
-    work = _get(summary, "full_in_process", "work_seconds_median")
-    pgl = _get(summary, "pgloader_text", "seconds_median")
-    schema = _get(summary, "schema_floor", "work_seconds_median")
-    floor = _get(summary, "copy_floor", "seconds_median")
+    f = Figures.of(summary)
+    full, work, pgl, floor, schema = f.full, f.work, f.pgl, f.floor, f.schema
     rows = _get(summary, "full_in_process", "rows")
     per = stages.get("stages") if stages else None
     lines: list[str] = []
@@ -399,8 +419,7 @@ def what_is_left(
             f" {TARGET_CPU_PER_WALL * wall - tree:.1f} s of server CPU"
             f" (or Python's work spread over processes)."
         )
-    incremental = _get(summary, "incremental", "seconds_median")
-    incremental_work = _get(summary, "incremental", "work_seconds_median")
+    incremental, incremental_work = f.incremental, f.incremental_work
     if not met["incremental"] and full and incremental:
         budget = full / TARGET_INCREMENTAL_SPEEDUP
         text = (
