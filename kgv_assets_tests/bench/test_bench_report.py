@@ -34,6 +34,12 @@ def _summary(full: float, work: float, incremental: float, incremental_work: flo
     }
 
 
+def _targets(summary: dict) -> dict[str, dict[str, object]]:
+    targets = report.ratios(summary, 1_000_000)["targets"]
+    assert isinstance(targets, dict)
+    return targets
+
+
 def _stages(work: float) -> dict[str, object]:
     share = work / len(STAGES)
     return {"wall_seconds": work, "stages": dict.fromkeys(STAGES, share)}
@@ -41,7 +47,7 @@ def _stages(work: float) -> dict[str, object]:
 
 def test_each_target_not_met_says_its_budget_and_what_fills_it() -> None:
     summary = _summary(full=60.0, work=50.0, incremental=12.0, incremental_work=8.0)
-    targets = report.ratios(summary, 1_000_000)["targets"]
+    targets = _targets(summary)
     assert [t["met"] for t in targets.values()] == [False, False, False, False, True]
 
     left = report.what_is_left(summary, _stages(50.0), targets)
@@ -70,6 +76,6 @@ def test_each_target_not_met_says_its_budget_and_what_fills_it() -> None:
 def test_a_run_that_meets_every_target_has_nothing_left() -> None:
     summary = _summary(full=30.0, work=20.0, incremental=2.0, incremental_work=1.0)
     summary["full_in_process"]["machine_cpu_per_wall"] = 1.6
-    targets = report.ratios(summary, 1_000_000)["targets"]
+    targets = _targets(summary)
     assert all(t["met"] for t in targets.values())
     assert report.what_is_left(summary, _stages(20.0), targets) == []
