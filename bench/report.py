@@ -358,8 +358,8 @@ def what_is_left(
     value, and the parts of the run that fill it (the per-stage table, the floors, the CPU of
     the process tree and of the server, the incremental command's start-up).
     """
-    met = {t["key"]: bool(t["met"]) for t in targets.values()}
     by_key = {t["key"]: t for t in targets.values()}
+    met = {key: bool(t["met"]) for key, t in by_key.items()}
     f = Figures.of(summary)
     full, work, pgl, floor, schema = f.full, f.work, f.pgl, f.floor, f.schema
     rows = _get(summary, "full_in_process", "rows")
